@@ -13,6 +13,8 @@ import {
   type Static,
   type TInteger,
   type TLiteral,
+  type TObject,
+  type TProperties,
   type TRecord,
   type TString,
   type TUnion,
@@ -64,6 +66,26 @@ export function FreeFormObject(options: SchemaOptions = {}): TRecord<TString, TU
     TString,
     TUnknown
   >;
+}
+
+/** The TypeScript side of `OpenObject`: the declared fields plus anything else. */
+export interface TOpenObject<T extends TProperties> extends TObject<T> {
+  static: Static<TObject<T>> & { [key: string]: unknown };
+}
+
+/**
+ * An object with a few fields slipway reads (a pod template's labels, container images) inside a
+ * structure it does not own; everything else is kept as written.
+ */
+export function OpenObject<T extends TProperties>(
+  properties: T,
+  options: SchemaOptions = {},
+): TOpenObject<T> {
+  return Type.Object(properties, {
+    ...options,
+    additionalProperties: Type.Unknown(),
+    [PRESERVE_UNKNOWN]: true,
+  }) as TOpenObject<T>;
 }
 
 /** Any JSON value (list generator elements, a web metric's JSON body). */
