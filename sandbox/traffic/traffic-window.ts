@@ -66,19 +66,22 @@ export class TrafficWindow {
   }
 
   /**
-   * Shares over the buckets of the last `windowSeconds` seconds up to `nowMs` (the current, partial
-   * second included). `current` lists the tracked routes, so they appear even without traffic.
+   * Shares over the per-second buckets that overlap the last `windowSeconds` seconds before `nowMs`
+   * (so up to one extra partial second when `nowMs` is not on a second boundary). `current` lists
+   * the tracked routes, so they appear even without traffic.
    */
   report(
     nowMs: number,
     windowSeconds: number,
     current: ReadonlyMap<string, RouteId & { rps: number }>,
   ): TrafficReport {
-    const window = Math.max(1, Math.min(Math.floor(windowSeconds), this.capacitySeconds));
-    const nowSecond = Math.floor(nowMs / 1000);
+    const window = Math.max(1, Math.min(Math.floor(windowSeconds), this.capacitySeconds - 1));
+    // Buckets overlapping [now − window, now): exactly `window` of them when now is on a second.
+    const first = Math.floor(nowMs / 1000 - window);
+    const last = Math.ceil(nowMs / 1000) - 1;
     const totals = new Map<string, RouteCounts>();
     for (const bucket of this.buckets) {
-      if (!bucket || bucket.second > nowSecond || bucket.second <= nowSecond - window) continue;
+      if (!bucket || bucket.second < first || bucket.second > last) continue;
       for (const [key, counts] of bucket.routes) {
         let sum = totals.get(key);
         if (!sum) {
@@ -108,7 +111,7 @@ export class TrafficWindow {
         mirrored: sortedRecord(counts.mirrored),
       });
     }
-    this.forgetIdle(nowSecond, current);
+    this.forgetIdle(last, current);
     return { windowSeconds: window, routes };
   }
 
