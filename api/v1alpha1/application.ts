@@ -217,6 +217,7 @@ export type ResourceRef = Static<typeof ResourceRef>;
 export const SyncStrategyApply = Type.Object({
   force: Type.Optional(Type.Boolean()),
 });
+export type SyncStrategyApply = Static<typeof SyncStrategyApply>;
 
 /** `apply` skips hooks; `hook` (the default) runs them. */
 export const SyncStrategy = Type.Object({
@@ -371,6 +372,10 @@ export const ApplicationSummary = Type.Object({
 });
 export type ApplicationSummary = Static<typeof ApplicationSummary>;
 
+/** How a source was rendered. */
+export const SourceType = StringEnum(["Directory", "Kustomize", "Helm", "Jsonnet"]);
+export type SourceType = Static<typeof SourceType>;
+
 export const ApplicationStatus = Type.Object({
   sync: Type.Optional(SyncStatus),
   health: Type.Optional(HealthStatus),
@@ -380,8 +385,8 @@ export const ApplicationStatus = Type.Object({
   conditions: Type.Optional(Type.Array(ApplicationCondition)),
   reconciledAt: Type.Optional(Timestamp()),
   observedAt: Type.Optional(Timestamp()),
-  sourceType: Type.Optional(StringEnum(["Directory", "Kustomize", "Helm", "Jsonnet"])),
-  sourceTypes: Type.Optional(Type.Array(StringEnum(["Directory", "Kustomize", "Helm", "Jsonnet"]))),
+  sourceType: Type.Optional(SourceType),
+  sourceTypes: Type.Optional(Type.Array(SourceType)),
   summary: Type.Optional(ApplicationSummary),
   controllerNamespace: Type.Optional(Type.String()),
 });

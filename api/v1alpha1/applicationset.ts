@@ -3,13 +3,12 @@
  * generators: list, clusters, git (directories and files), matrix and merge.
  */
 import { type Static, Type } from "@sinclair/typebox";
-import { ApplicationSpec } from "./application.js";
+import { ApplicationSpec, ResourceStatus } from "./application.js";
 import {
   AnyJson,
   API_VERSION,
   ConditionStatus,
   FreeFormObject,
-  HealthStatusCode,
   IntOrString,
   LabelSelector,
   LabelSelectorRequirement,
@@ -182,22 +181,14 @@ export const ApplicationSetApplicationStatus = Type.Object({
 });
 export type ApplicationSetApplicationStatus = Static<typeof ApplicationSetApplicationStatus>;
 
-/** A generated Application, with its last known sync and health. */
-export const ApplicationSetResourceStatus = Type.Object({
-  group: Type.Optional(Type.String()),
-  version: Type.Optional(Type.String()),
-  kind: Type.String(),
-  name: Type.String(),
-  namespace: Type.Optional(Type.String()),
-  status: Type.Optional(StringEnum(["Synced", "OutOfSync", "Unknown"])),
-  health: Type.Optional(Type.Object({ status: HealthStatusCode, message: Type.Optional(Type.String()) })),
-});
-export type ApplicationSetResourceStatus = Static<typeof ApplicationSetResourceStatus>;
-
 export const ApplicationSetStatus = Type.Object({
   conditions: Type.Optional(Type.Array(ApplicationSetCondition)),
   applicationStatus: Type.Optional(Type.Array(ApplicationSetApplicationStatus)),
-  resources: Type.Optional(Type.Array(ApplicationSetResourceStatus)),
+  resources: Type.Optional(
+    Type.Array(ResourceStatus, {
+      description: "Generated Applications with their last known sync and health",
+    }),
+  ),
   resourcesCount: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type ApplicationSetStatus = Static<typeof ApplicationSetStatus>;

@@ -45,6 +45,7 @@ export const OrphanedResourceKey = Type.Object({
   kind: Type.Optional(Type.String()),
   name: Type.Optional(Type.String()),
 });
+export type OrphanedResourceKey = Static<typeof OrphanedResourceKey>;
 
 export const OrphanedResourcesMonitorSettings = Type.Object({
   warn: Type.Optional(Type.Boolean()),

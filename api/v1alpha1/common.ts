@@ -176,6 +176,6 @@ export const HealthStatusCode = StringEnum([
 ]);
 export type HealthStatusCode = Static<typeof HealthStatusCode>;
 
-/** metav1.Condition-like status entries used by Rollout (`status` is a "True"/"False"/"Unknown" string). */
+/** The `status` of a condition, a string as in metav1.Condition. */
 export const ConditionStatus = StringEnum(["True", "False", "Unknown"]);
 export type ConditionStatus = Static<typeof ConditionStatus>;

@@ -106,6 +106,9 @@ const HANDLED = new Set<string>([
 
 type SchemaNode = Record<string, unknown>;
 
+/** The key pattern of `Type.Record(Type.String(), ...)`. */
+const ANY_KEY = "^(.*)$";
+
 function isNode(value: unknown): value is SchemaNode {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -170,13 +173,17 @@ export function toStructuralSchema(schema: TSchema, path = "$"): JSONSchemaProps
   // Records: TypeBox says patternProperties {"^(.*)$": X}, Kubernetes says additionalProperties X.
   let mapValue: unknown;
   if (isNode(node.patternProperties)) {
-    const values = Object.values(node.patternProperties);
-    if (values.length !== 1) throw new Error(`${path}: only single-pattern records are supported`);
-    mapValue = values[0];
+    const patterns = Object.keys(node.patternProperties);
+    if (patterns.length !== 1 || patterns[0] !== ANY_KEY) {
+      throw new Error(`${path}: record keys cannot be constrained in a structural schema`);
+    }
+    mapValue = node.patternProperties[ANY_KEY];
   } else if (isNode(node.additionalProperties)) {
     mapValue = node.additionalProperties;
-  } else if (node.additionalProperties === false) {
-    throw new Error(`${path}: additionalProperties: false is not allowed; unknown fields are pruned instead`);
+  } else if (typeof node.additionalProperties === "boolean") {
+    throw new Error(
+      `${path}: additionalProperties: ${node.additionalProperties} is not allowed; use a schema`,
+    );
   }
   if (mapValue !== undefined && !isEmpty(mapValue)) {
     if (out.properties) throw new Error(`${path}: properties and additionalProperties cannot be combined`);

@@ -194,6 +194,9 @@ export type RolloutTrafficRouting = Static<typeof RolloutTrafficRouting>;
 export const PreferredDuringSchedulingIgnoredDuringExecution = Type.Object({
   weight: Type.Integer({ minimum: 1, maximum: 100 }),
 });
+export type PreferredDuringSchedulingIgnoredDuringExecution = Static<
+  typeof PreferredDuringSchedulingIgnoredDuringExecution
+>;
 
 /** Keeps canary and stable pods off the same nodes. */
 export const AntiAffinity = Type.Object({

@@ -237,8 +237,11 @@ describe("generated CRDs", () => {
       toStructuralSchema(Type.Object({ a }));
     expect(convert(Type.Union([Type.Object({ x: Type.String() }), Type.String()]))).toThrow(/string enums/);
     expect(convert(Type.Record(Type.String(), Type.Unknown()))).toThrow(/preserve-unknown-fields/);
-    expect(convert(Type.Object({}, { additionalProperties: false }))).toThrow(/additionalProperties: false/);
+    expect(convert(Type.Object({}, { additionalProperties: false }))).toThrow(
+      /additionalProperties: false is not allowed/,
+    );
     expect(convert(Type.Any())).toThrow(/needs a type/);
+    expect(convert(Type.Record(Type.String({ pattern: "^x-" }), Type.String()))).toThrow(/record keys/);
     expect(convert(Type.Tuple([Type.String()]))).toThrow(/no structural CRD equivalent/);
   });
 
