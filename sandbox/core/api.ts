@@ -873,10 +873,10 @@ export class SandboxCore implements SandboxApi {
     switch (type) {
       case "json":
         if (!Array.isArray(body)) throw badRequest("json patch must be a JSON array of operations");
-        return patching.jsonPatch(base, body);
+        return patching.jsonPatch(resource, base, body);
       case "merge":
         if (!isObj(body)) throw badRequest("merge patch must be a JSON object");
-        return patching.mergePatch(base, body);
+        return patching.mergePatch(resource, base, body);
       case "strategic":
         if (!isObj(body)) throw badRequest("strategic merge patch must be a JSON object");
         if (resource.fromCrd && !isScale) {

@@ -1,46 +1,62 @@
 /**
- * The seam between the API semantics and the patch/apply algorithms in sandbox/patch.
- * TEMPORARY simple implementations until sandbox/patch lands.
+ * The seam between the API semantics (api.ts) and the algorithms in sandbox/patch and
+ * sandbox/schema: patch types, server-side apply, managedFields and unknown-field detection,
+ * each given the resource's structural schema.
  */
-import fastJsonPatch from "fast-json-patch";
-import { badRequest } from "./errors.js";
+import { ConflictError, PatchError } from "../patch/errors.js";
+import { applyJsonPatch } from "../patch/json-patch.js";
+import { applyMergePatch } from "../patch/merge-patch.js";
+import { applyStrategicMergePatch } from "../patch/strategic-merge-patch.js";
+import type { SchemaNode } from "../schema/index.js";
+import { ApiError, badRequest } from "./errors.js";
 import type { ServedResource } from "./registry.js";
+import { schemaOf } from "./schemas.js";
 import type { KubeObject, ManagedFieldsEntry } from "./types.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function merge(target: unknown, patch: unknown): unknown {
-  if (!isObj(patch)) return patch;
-  const out: Obj = isObj(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = merge(out[k], v);
-  }
-  return out;
-}
-
-export function jsonPatch(object: KubeObject, ops: unknown[]): KubeObject {
+/** Turns patch-library errors into the API server's Status errors. */
+function translate<T>(resource: ServedResource, name: string, run: () => T): T {
   try {
-    return fastJsonPatch.applyPatch(object, ops as fastJsonPatch.Operation[], true, true).newDocument;
+    return run();
   } catch (error) {
-    throw badRequest(
-      `the server rejected our request due to an error in our request: ${(error as Error).message}`,
-    );
+    if (error instanceof PatchError) {
+      if (error.code === 400) throw badRequest(error.message);
+      throw new ApiError(422, "Invalid", error.message, { name, group: resource.group, kind: resource.kind });
+    }
+    if (error instanceof ConflictError) {
+      throw new ApiError(409, "Conflict", error.message, {
+        name,
+        group: resource.group,
+        kind: resource.plural,
+        causes: error.causes,
+      });
+    }
+    throw error;
   }
 }
 
-export function mergePatch(object: KubeObject, patch: Obj): KubeObject {
-  return merge(object, patch) as KubeObject;
+export function jsonPatch(resource: ServedResource, object: KubeObject, ops: unknown[]): KubeObject {
+  return translate(resource, object.metadata.name ?? "", () => applyJsonPatch(object, ops));
 }
+
+export function mergePatch(resource: ServedResource, object: KubeObject, patch: Obj): KubeObject {
+  return translate(resource, object.metadata.name ?? "", () => applyMergePatch(object, patch));
+}
+
+const SCALE_SCHEMA: SchemaNode = { type: "object" };
 
 export function strategicPatch(
-  _resource: ServedResource,
+  resource: ServedResource,
   object: KubeObject,
   patch: Obj,
-  _isScale: boolean,
+  isScale: boolean,
 ): KubeObject {
-  return merge(object, patch) as KubeObject;
+  const schema = isScale ? SCALE_SCHEMA : schemaOf(resource);
+  return translate(resource, object.metadata.name ?? "", () =>
+    applyStrategicMergePatch(object, patch, schema),
+  );
 }
 
 export function apply(
@@ -54,7 +70,8 @@ export function apply(
     subresource?: string;
   },
 ): { object: KubeObject } {
-  return { object: merge(args.live ?? {}, args.applied) as KubeObject };
+  // TEMPORARY until sandbox/patch's server-side apply lands: a merge of the applied config.
+  return { object: applyMergePatch(args.live ?? {}, args.applied) as KubeObject };
 }
 
 export function trackUpdate(
@@ -68,6 +85,32 @@ export function trackUpdate(
   return after.metadata.managedFields ?? [];
 }
 
-export function unknownFields(_resource: ServedResource, _object: KubeObject): string[] {
-  return [];
+/** Removes fields the built-in schema does not declare and returns their paths (for fieldValidation=Strict|Warn). */
+export function unknownFields(resource: ServedResource, object: KubeObject): string[] {
+  const schema = schemaOf(resource);
+  if (!schema) return [];
+  const out: string[] = [];
+  walkUnknown(object, schema, "", out, 0);
+  return out;
+}
+
+function walkUnknown(value: unknown, schema: SchemaNode, path: string, out: string[], depth: number): void {
+  if (depth > 64 || schema.preserveUnknownFields || schema.embeddedResource) return;
+  if (Array.isArray(value)) {
+    if (schema.items) value.forEach((v, i) => walkUnknown(v, schema.items!, `${path}[${i}]`, out, depth + 1));
+    return;
+  }
+  if (!isObj(value)) return;
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = path ? `${path}.${key}` : key;
+    const prop = schema.properties?.[key];
+    if (prop) walkUnknown(child, prop, childPath, out, depth + 1);
+    else if (schema.additionalProperties)
+      walkUnknown(child, schema.additionalProperties, childPath, out, depth + 1);
+    else if (schema.properties) {
+      // Built-in objects are decoded into typed structs by a real API server: unknown fields vanish.
+      out.push(childPath);
+      delete value[key];
+    }
+  }
 }

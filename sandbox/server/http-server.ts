@@ -303,7 +303,17 @@ export class SandboxHttpServer {
         body: path === "/api" ? apiVersions(this.url.replace(/^https:\/\//, "")) : apiGroupList(registry),
       };
     }
-    if (path === "/openapi/v2") return { body: openApiV2(registry) };
+    if (path === "/openapi/v2") {
+      // Only JSON is served; a client asking for protobuf alone is told so and falls back.
+      if (accept && !/application\/json|\*\/\*/.test(accept)) {
+        throw new ApiError(
+          406,
+          "NotAcceptable",
+          "only the following media types are accepted: application/json",
+        );
+      }
+      return { body: openApiV2(registry) };
+    }
     if (path === "/openapi/v3") return { body: openApiV3Root(registry) };
     if (path.startsWith("/openapi/v3/")) {
       const gv = path.slice("/openapi/v3/".length);

@@ -1,53 +1,90 @@
 /**
- * OpenAPI documents for kubectl (explain, client-side apply, field-validation detection).
- * TEMPORARY: minimal documents until sandbox/schema's generators are wired in.
+ * OpenAPI documents for kubectl (explain, client-side apply, field-validation detection), built
+ * from the served resources and cached until the set of resources changes (a CRD comes or goes).
  */
 import type { ResourceRegistry } from "../core/registry.js";
+import { schemaOf } from "../core/schemas.js";
+import {
+  openApiV3Document as buildV3Document,
+  normalizeGroupVersion,
+  type OpenApiEntry,
+  openApiDocumentHash,
+  openApiV2Document,
+  openApiV3Root as rootDocument,
+} from "../schema/index.js";
 
-export function openApiV2(_registry: ResourceRegistry): Record<string, unknown> {
-  return { swagger: "2.0", info: { title: "Kubernetes", version: "v1.32.0" }, paths: {}, definitions: {} };
+function entries(registry: ResourceRegistry): OpenApiEntry[] {
+  const out: OpenApiEntry[] = [];
+  for (const r of registry.all()) {
+    out.push({
+      group: r.group,
+      version: r.version,
+      kind: r.kind,
+      plural: r.plural,
+      namespaced: r.namespaced,
+      schema: schemaOf(r) ?? { type: "object", preserveUnknownFields: true },
+      statusSubresource: r.subresources.status,
+      strategicMergePatch: r.fromCrd === undefined,
+    });
+  }
+  return out;
 }
 
-export function openApiV3Root(registry: ResourceRegistry): Record<string, unknown> {
-  const paths: Record<string, unknown> = {};
-  for (const [group, versions] of registry.groupVersions()) {
-    for (const v of versions) {
-      const key = group ? `apis/${group}/${v}` : `api/${v}`;
-      paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${registry.generation}` };
-    }
+interface Cache {
+  generation: number;
+  v2?: Record<string, unknown>;
+  v3: Map<string, Record<string, unknown>>;
+  hashes: Map<string, string>;
+}
+
+const caches = new WeakMap<ResourceRegistry, Cache>();
+
+function cacheFor(registry: ResourceRegistry): Cache {
+  let cache = caches.get(registry);
+  if (!cache || cache.generation !== registry.generation) {
+    cache = { generation: registry.generation, v3: new Map(), hashes: new Map() };
+    caches.set(registry, cache);
   }
-  return { paths };
+  return cache;
+}
+
+export function openApiV2(registry: ResourceRegistry): Record<string, unknown> {
+  const cache = cacheFor(registry);
+  cache.v2 ??= openApiV2Document(entries(registry));
+  return cache.v2;
+}
+
+function groupVersions(registry: ResourceRegistry): string[] {
+  const out: string[] = [];
+  for (const [group, versions] of registry.groupVersions()) {
+    for (const v of versions) out.push(normalizeGroupVersion(group ? `${group}/${v}` : v));
+  }
+  return out;
 }
 
 export function openApiV3Document(
   registry: ResourceRegistry,
   gv: string,
 ): Record<string, unknown> | undefined {
-  const parts = gv.split("/");
-  const [group, version] = parts[0] === "api" ? ["", parts[1]!] : [parts[1]!, parts[2]!];
-  const resources = registry.inGroupVersion(group, version);
-  if (resources.length === 0) return undefined;
-  const paths: Record<string, unknown> = {};
-  const params = ["dryRun", "fieldManager", "fieldValidation", "force"].map((name) => ({
-    name,
-    in: "query",
-    schema: { type: "string", uniqueItems: true },
-  }));
-  for (const r of resources) {
-    const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
-    const path = `${base}${r.namespaced ? "/namespaces/{namespace}" : ""}/${r.plural}/{name}`;
-    paths[path] = {
-      patch: {
-        "x-kubernetes-group-version-kind": { group, version, kind: r.kind },
-        "x-kubernetes-action": "patch",
-        parameters: params,
-      },
-    };
+  const key = normalizeGroupVersion(gv);
+  if (!groupVersions(registry).includes(key)) return undefined;
+  const cache = cacheFor(registry);
+  let doc = cache.v3.get(key);
+  if (!doc) {
+    doc = buildV3Document(key, entries(registry));
+    cache.v3.set(key, doc);
+    cache.hashes.set(key, openApiDocumentHash(doc));
   }
-  return {
-    openapi: "3.0.0",
-    info: { title: "Kubernetes", version: "v1.32.0" },
-    paths,
-    components: { schemas: {} },
-  };
+  return doc;
+}
+
+export function openApiV3Root(registry: ResourceRegistry): Record<string, unknown> {
+  const gvs = groupVersions(registry);
+  const cache = cacheFor(registry);
+  const hashes: Record<string, string> = {};
+  for (const gv of gvs) {
+    if (!cache.hashes.has(gv)) openApiV3Document(registry, gv);
+    hashes[gv] = cache.hashes.get(gv)!;
+  }
+  return rootDocument(gvs, hashes);
 }
