@@ -4,6 +4,7 @@
  * codes: everything below returns values or throws typed errors.
  */
 import { Command, CommanderError, Option } from "commander";
+import { registerInstall } from "./install.js";
 import { formatError } from "./output.js";
 import { registerSandbox } from "./sandbox.js";
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerSandbox(program);
+  registerInstall(program);
   return program;
 }
 
