@@ -60,6 +60,8 @@ export const WATCHED_RESOURCES: readonly GroupVersionResource[] = [
   { group: "networking.istio.io", version: "v1", resource: "destinationrules" },
 ];
 
+const WATCHED_COLLECTIONS = new Set(WATCHED_RESOURCES.map((r) => `${r.group}/${r.resource}`)).size;
+
 const MIRRORED = true;
 const SERVED = false;
 
@@ -89,7 +91,8 @@ export class TrafficSimulator {
   private readonly reporter: EventReporter;
   private readonly metrics: TrafficMetrics;
   private readonly window: TrafficWindow;
-  private unsubscribe: (() => void) | undefined;
+  /** Unsubscribe functions by "group/resource" (one per collection, whichever version is served). */
+  private readonly subscriptions = new Map<string, () => void>();
   private timer: NodeJS.Timeout | undefined;
   private lastTickMs: number;
 
@@ -124,12 +127,11 @@ export class TrafficSimulator {
     this.timer.unref();
   }
 
-  /** Stops the timer and the subscription; a later start() or tick() lists the store afresh. */
+  /** Stops the timer and the subscriptions; a later start() or tick() lists the store afresh. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
+    this.disconnect();
     this.index.clear();
     this.routes.clear();
     this.ordered = undefined;
@@ -141,7 +143,7 @@ export class TrafficSimulator {
    * fractions carried over. Synchronous, and the only place traffic is generated.
    */
   tick(nowMs: number): void {
-    this.connect();
+    if (this.subscriptions.size < WATCHED_COLLECTIONS) this.connect();
     const elapsed = nowMs - this.lastTickMs;
     if (elapsed <= 0) return;
     const from = elapsed > this.maxCatchUpMs ? nowMs - this.maxCatchUpMs : this.lastTickMs;
@@ -249,7 +251,7 @@ export class TrafficSimulator {
         this.reporter.warn(
           route.object,
           "UnknownSimAnnotation",
-          `unknown annotation ${key} on a ${route.kind}; known: ${[...ROUTE_ANNOTATIONS].join(", ")}`,
+          `unknown annotation ${key} ignored; known: ${[...ROUTE_ANNOTATIONS].join(", ")}`,
         );
       }
     }
@@ -281,23 +283,36 @@ export class TrafficSimulator {
   }
 
   /**
-   * Subscribes before listing, so nothing written in between is missed (the store is synchronous).
-   * Collections not served yet (Istio or Gateway API CRDs not installed) arrive through the same
-   * subscription once they are; "*" is used for that reason and filtered by kind.
+   * Attaches to every watched collection the store serves: subscribe first, then list, so nothing
+   * written in between is missed (the store is synchronous). Collections not served yet (Istio or
+   * Gateway API CRDs installed later) are looked for again on every tick; the store cannot resolve
+   * or subscribe to them before then.
    */
   private connect(): void {
-    if (this.unsubscribe) return;
-    this.unsubscribe = this.api.subscribe("*", (event) => this.onEvent(event));
     for (const gvr of WATCHED_RESOURCES) {
-      if (!this.api.resolve(gvr.group, gvr.version, gvr.resource)) continue;
+      const collection = `${gvr.group}/${gvr.resource}`;
+      if (this.subscriptions.has(collection) || !this.api.resolve(gvr.group, gvr.version, gvr.resource))
+        continue;
       let objects: KubeObject[];
       try {
+        this.subscriptions.set(
+          collection,
+          this.api.subscribe(gvr, (event) => this.onEvent(event)),
+        );
         objects = this.api.list(gvr);
       } catch {
+        // Served a moment ago but gone now (a CRD being deleted): try again next tick.
+        this.subscriptions.get(collection)?.();
+        this.subscriptions.delete(collection);
         continue;
       }
       for (const object of objects) this.onEvent({ type: "ADDED", object });
     }
+  }
+
+  private disconnect(): void {
+    for (const unsubscribe of this.subscriptions.values()) unsubscribe();
+    this.subscriptions.clear();
   }
 
   private onEvent(event: WatchEvent): void {

@@ -69,9 +69,12 @@ class FakeStore implements SandboxApi {
     gvr: GroupVersionResource | "*",
     listener: (event: WatchEvent, type: ResourceType) => void,
   ): () => void {
-    expect(gvr).toBe("*");
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    if (gvr !== "*" && !this.served.has(gvr.resource)) throw new Error(`${gvr.resource} is not served`);
+    const filtered = (event: WatchEvent, type: ResourceType) => {
+      if (gvr === "*" || pluralOf(event.object) === gvr.resource) listener(event, type);
+    };
+    this.listeners.add(filtered);
+    return () => this.listeners.delete(filtered);
   }
 
   recordEvent(involved: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void {
@@ -381,7 +384,7 @@ describe("TrafficSimulator", () => {
       `Pod/shop-aaa111-a InvalidSimAnnotation: sim.slipway.dev/error-rate: "1.5" is outside [0, 1]; using 0`,
       `Service/bad-json InvalidSimAnnotation: sim.slipway.dev/headers is not valid JSON (${jsonError("[{oops")}); requests are sent without extra headers`,
       `Service/negative InvalidSimAnnotation: sim.slipway.dev/rps: "-5" is negative; no traffic sent`,
-      "Service/typo UnknownSimAnnotation: unknown annotation sim.slipway.dev/rsp on a Service; known: sim.slipway.dev/rps, sim.slipway.dev/headers",
+      "Service/typo UnknownSimAnnotation: unknown annotation sim.slipway.dev/rsp ignored; known: sim.slipway.dev/rps, sim.slipway.dev/headers",
     ]);
     expect(fake.events.every((e) => e.type === "Warning")).toBe(true);
 
@@ -452,7 +455,8 @@ describe("TrafficSimulator", () => {
     const fake = store([service("shop", { "sim.slipway.dev/rps": "10" })]);
     const sim = new TrafficSimulator(fake, { clock: () => 0, registry });
     sim.start();
-    expect(fake.listenerCount()).toBe(1);
+    // One per collection: services, pods, ingresses, httproutes, virtualservices, destinationrules.
+    expect(fake.listenerCount()).toBe(6);
     sim.tick(1000);
     expect(await registry.metrics()).toContain('http_requests_total{namespace="shop",service="shop"');
     sim.stop();
