@@ -101,7 +101,8 @@ export class TrafficSimulator {
     options: TrafficSimulatorOptions = {},
   ) {
     this.seed = options.seed ?? 1;
-    this.tickMs = options.tickMs ?? 100;
+    // A timer below 10 ms would only burn CPU: the work per tick is proportional to elapsed time.
+    this.tickMs = Math.max(10, options.tickMs ?? 100);
     this.clock = options.clock ?? Date.now;
     this.maxCatchUpMs = options.maxCatchUpMs ?? 60_000;
     this.onError = options.onError;
