@@ -1,0 +1,314 @@
+/**
+ * Server-side apply (`application/apply-patch+yaml`), following the API server's semantics:
+ *
+ * 1. The applied configuration's field set (by the schema) becomes the applier's "Apply" entry.
+ * 2. Fields the applier sets that another manager owns, at a different value, are conflicts:
+ *    without `force` the apply fails with 409; with it, ownership moves to the applier.
+ * 3. The configuration is merged into the live object: associative lists by their keys, sets by
+ *    value, granular maps and structs key by key; atomic lists, maps and structs are replaced.
+ * 4. Fields the applier applied last time but no longer applies are removed, unless some other
+ *    manager (or the new configuration) still owns something at or below them.
+ */
+import type { KubeObject, ManagedFieldsEntry } from "../core/types.js";
+import type { SchemaNode } from "../schema/types.js";
+import { ConflictError, type FieldConflict, PatchError } from "./errors.js";
+import {
+  changedPaths,
+  difference as differenceSet,
+  FieldSet,
+  fieldSetOf,
+  intersection,
+  itemElement,
+  listKeysOf,
+  pathString,
+  schemaAt,
+  union,
+} from "./fieldset.js";
+import {
+  decodeManagedFields,
+  encodeManagedFields,
+  type ManagerEntry,
+  managerKey,
+  trackingOptions,
+} from "./managed-fields.js";
+
+type Obj = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export interface ServerSideApplyInput {
+  /** The stored object, or undefined when the apply creates it. */
+  live: KubeObject | undefined;
+  /** The applied configuration (the request body, parsed). */
+  applied: KubeObject;
+  /** fieldManager (required for apply requests). */
+  manager: string;
+  force: boolean;
+  schema: SchemaNode;
+  /** RFC 3339 timestamp recorded in the applier's entry. */
+  now: string;
+  /** "status" or "scale" when applying through a subresource. */
+  subresource?: string;
+  /**
+   * Leave `status` alone on main-resource applies (default: when the schema has a status field,
+   * i.e. the kind has a status subresource). Pass false for CRDs without the status subresource.
+   */
+  ignoreStatus?: boolean;
+}
+
+export interface ServerSideApplyResult {
+  /** The merged object, with metadata.managedFields set. */
+  object: KubeObject;
+  managedFields: ManagedFieldsEntry[];
+}
+
+/** Metadata the applied configuration may not set (the server owns it). */
+const SERVER_METADATA = [
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "managedFields",
+  "selfLink",
+];
+
+/** How the API server names a manager in conflict messages. */
+export function describeManager(
+  e: Pick<ManagerEntry, "manager" | "operation" | "apiVersion" | "subresource">,
+): string {
+  let s = JSON.stringify(e.manager);
+  if (e.subresource) s += ` with subresource ${JSON.stringify(e.subresource)}`;
+  if (e.operation === "Update") s += ` using ${e.apiVersion}`;
+  return s;
+}
+
+export function serverSideApply(input: ServerSideApplyInput): ServerSideApplyResult {
+  const { live, applied, manager, force, schema, now, subresource } = input;
+  if (!isRecord(applied)) throw new PatchError("the applied configuration must be an object", 400);
+  if (!manager) {
+    throw new PatchError("PATCH, application/apply-patch+yaml requires fieldManager to be set", 400);
+  }
+  const tracking = trackingOptions(schema, subresource, input.ignoreStatus);
+  const entries = decodeManagedFields(live?.metadata?.managedFields);
+  if (live && entries.size === 0) {
+    // Objects nobody has recorded ownership for yet: everything is the previous writers'.
+    const set = fieldSetOf(live, schema, tracking);
+    if (!set.empty) {
+      entries.set(managerKey("before-first-apply", "Update"), {
+        manager: "before-first-apply",
+        operation: "Update",
+        apiVersion: live.apiVersion,
+        set,
+      });
+    }
+  }
+
+  const config = sanitizeConfig(applied, tracking.ignoreStatus === true, tracking.onlyTopLevel);
+  const appliedSet = fieldSetOf(config, schema, tracking);
+  const key = managerKey(manager, "Apply", subresource);
+  const lastSet = entries.get(key)?.set ?? FieldSet.EMPTY;
+
+  // Conflicts: fields the applier sets to a new value that others own.
+  const conflicts: FieldConflict[] = [];
+  const taken = new Map<string, FieldSet>();
+  for (const [k, e] of entries) {
+    if (k === key) continue;
+    const shared = intersection(appliedSet, e.set);
+    if (shared.empty) continue;
+    const changed = changedPaths(shared, live, config, schema);
+    if (changed.empty) continue;
+    taken.set(k, changed);
+    const who = describeManager(e);
+    for (const path of changed.paths()) conflicts.push({ manager: who, field: pathString(path) });
+  }
+  if (conflicts.length > 0 && !force) throw new ConflictError(conflicts);
+  for (const [k, changed] of taken) {
+    const e = entries.get(k)!;
+    entries.set(k, { ...e, set: differenceSet(e.set, changed) });
+  }
+
+  let merged = mergeApplied(live ?? {}, config, schema) as Obj;
+  entries.set(key, {
+    manager,
+    operation: "Apply",
+    apiVersion: applied.apiVersion,
+    time: now,
+    subresource,
+    set: appliedSet,
+  });
+  if (!lastSet.empty) {
+    let owned = FieldSet.EMPTY;
+    for (const e of entries.values()) owned = union(owned, e.set);
+    merged = prune(merged, lastSet, owned, schema) as Obj;
+  }
+
+  const managedFields = encodeManagedFields(entries.values());
+  const metadata = { ...(isRecord(merged.metadata) ? merged.metadata : {}) } as KubeObject["metadata"];
+  metadata.managedFields = managedFields;
+  const object = { ...merged, metadata } as KubeObject;
+  if (typeof applied.apiVersion === "string") object.apiVersion = applied.apiVersion;
+  if (typeof applied.kind === "string") object.kind = applied.kind;
+  return { object, managedFields };
+}
+
+/** The applied configuration without server-owned metadata (and status where it is not applied). */
+function sanitizeConfig(
+  applied: KubeObject,
+  ignoreStatus: boolean,
+  only: readonly string[] | undefined,
+): Obj {
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(applied)) {
+    if (v === undefined) continue;
+    if (k === "status" && ignoreStatus) continue;
+    if (only && k !== "apiVersion" && k !== "kind" && !only.includes(k)) continue;
+    out[k] = v;
+  }
+  if (isRecord(applied.metadata)) {
+    const meta: Obj = { ...applied.metadata };
+    for (const k of SERVER_METADATA) delete meta[k];
+    out.metadata = meta;
+  }
+  return out;
+}
+
+/** Merges an applied value into a live value by the schema. */
+function mergeApplied(live: unknown, applied: unknown, node: SchemaNode | undefined): unknown {
+  if (isRecord(applied)) {
+    if (node && (node.mapType === "atomic" || node.structType === "atomic")) return stripNulls(applied);
+    const base: Obj = isRecord(live) ? { ...live } : {};
+    for (const [k, v] of Object.entries(applied)) {
+      if (v === undefined) continue;
+      if (v === null) {
+        delete base[k];
+        continue;
+      }
+      const child = node?.properties?.[k] ?? node?.additionalProperties;
+      base[k] = mergeApplied(base[k], v, child);
+    }
+    return base;
+  }
+  if (Array.isArray(applied)) {
+    const liveList = Array.isArray(live) ? live : [];
+    if (node?.listType === "map" && listKeysOf(node)) return mergeAssociative(liveList, applied, node);
+    if (node?.listType === "set") {
+      const out = [...liveList];
+      const seen = new Set(liveList.map((v) => itemElement(v, 0, node)));
+      for (const v of applied) {
+        const pe = itemElement(v, 0, node);
+        if (!seen.has(pe)) {
+          seen.add(pe);
+          out.push(v);
+        }
+      }
+      return out;
+    }
+    return applied;
+  }
+  return applied;
+}
+
+function mergeAssociative(live: unknown[], applied: unknown[], node: SchemaNode): unknown[] {
+  const out = [...live];
+  const index = new Map<string, number>();
+  for (let i = 0; i < out.length; i++) index.set(itemElement(out[i], i, node), i);
+  for (let i = 0; i < applied.length; i++) {
+    const item = applied[i];
+    const pe = itemElement(item, i, node);
+    const at = index.get(pe);
+    if (at !== undefined) out[at] = mergeApplied(out[at], item, node.items);
+    else {
+      index.set(pe, out.length);
+      out.push(mergeApplied(undefined, item, node.items));
+    }
+  }
+  return out;
+}
+
+function stripNulls(v: Obj): Obj {
+  let out: Obj | undefined;
+  for (const [k, x] of Object.entries(v)) {
+    if (x === null) {
+      out ??= { ...v };
+      delete out[k];
+    }
+  }
+  return out ?? v;
+}
+
+/**
+ * Removes what the applier owned before (`last`) and nobody owns now (`owned`): a path is removed
+ * when no owned path is at or below it; otherwise the walk continues into it.
+ */
+function prune(
+  value: unknown,
+  last: FieldSet,
+  owned: FieldSet | undefined,
+  node: SchemaNode | undefined,
+): unknown {
+  if (!last.children) return value;
+  let out: unknown = value;
+  let copied = false;
+  const ensureCopy = (): void => {
+    if (copied) return;
+    copied = true;
+    if (Array.isArray(out)) out = [...out];
+    else if (isRecord(out)) out = { ...out };
+  };
+  for (const [pe, lastChild] of last.children) {
+    const ownedChild = owned?.children?.get(pe);
+    if (!ownedChild) {
+      ensureCopy();
+      out = removeElement(out, pe, node);
+      continue;
+    }
+    if (!lastChild.children) continue;
+    const current = lookup(out, pe, node);
+    if (current === undefined || current.value === null || typeof current.value !== "object") continue;
+    const pruned = prune(current.value, lastChild, ownedChild, schemaAt(node, pe));
+    if (pruned !== current.value) {
+      ensureCopy();
+      setAt(out, current, pruned);
+    }
+  }
+  return out;
+}
+
+interface Located {
+  value: unknown;
+  key: string | number;
+}
+
+function lookup(container: unknown, pe: string, node: SchemaNode | undefined): Located | undefined {
+  if (pe[0] === "f") {
+    const name = pe.slice(2);
+    return isRecord(container) && name in container ? { value: container[name], key: name } : undefined;
+  }
+  if (!Array.isArray(container)) return undefined;
+  for (let i = 0; i < container.length; i++) {
+    if (elementOf(container[i], i, node) === pe) return { value: container[i], key: i };
+  }
+  return undefined;
+}
+
+function elementOf(item: unknown, index: number, node: SchemaNode | undefined): string {
+  return itemElement(item, index, node);
+}
+
+function setAt(container: unknown, at: Located, value: unknown): void {
+  if (Array.isArray(container) && typeof at.key === "number") container[at.key] = value;
+  else if (isRecord(container) && typeof at.key === "string") container[at.key] = value;
+}
+
+function removeElement(container: unknown, pe: string, node: SchemaNode | undefined): unknown {
+  if (pe[0] === "f") {
+    if (isRecord(container)) delete container[pe.slice(2)];
+    return container;
+  }
+  if (!Array.isArray(container)) return container;
+  return container.filter((item, i) => elementOf(item, i, node) !== pe);
+}
