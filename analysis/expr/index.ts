@@ -27,6 +27,7 @@ export interface CompiledCondition {
  * (`unexpected token ")" at column 14`), so a bad template is refused when applied.
  */
 export function compileCondition(source: string): CompiledCondition {
+  if (typeof source !== "string") throw new TypeError(`condition must be a string, got ${typeof source}`);
   const ast = parse(source);
   const type = new Checker(source).check(ast);
   if (type !== "any" && type !== "bool") {
