@@ -20,8 +20,9 @@ export const objectKey = (namespace: string | undefined, name: string) => `${nam
 
 export class ObjectStore {
   private readonly collections = new Map<string, Map<string, KubeObject>>();
+  /** Sorted keys per collection, rebuilt lazily after a change (lists are far more frequent than they look). */
+  private readonly sortedKeys = new Map<string, string[]>();
   private readonly log: LoggedEvent[] = [];
-  private logStart = 0;
   private readonly listeners = new Set<StoreListener>();
   /** owner uid → keys "<collection>|<objectKey>" of dependents, for garbage collection. */
   private readonly dependents = new Map<string, Set<string>>();
@@ -65,15 +66,16 @@ export class ObjectStore {
   list(collection: string, namespace?: string): KubeObject[] {
     const c = this.collections.get(collection);
     if (!c) return [];
-    const out: KubeObject[] = [];
-    for (const [key, object] of c) {
-      if (namespace === undefined || key.startsWith(`${namespace}/`)) out.push(object);
+    let keys = this.sortedKeys.get(collection);
+    if (!keys) {
+      keys = [...c.keys()].sort();
+      this.sortedKeys.set(collection, keys);
     }
-    out.sort((a, b) => {
-      const ka = objectKey(a.metadata.namespace, a.metadata.name!);
-      const kb = objectKey(b.metadata.namespace, b.metadata.name!);
-      return ka < kb ? -1 : ka > kb ? 1 : 0;
-    });
+    const out: KubeObject[] = [];
+    const prefix = namespace === undefined ? undefined : `${namespace}/`;
+    for (const key of keys) {
+      if (prefix === undefined || key.startsWith(prefix)) out.push(c.get(key)!);
+    }
     return out;
   }
 
@@ -87,6 +89,7 @@ export class ObjectStore {
     const c = this.collection(collection);
     const previous = c.get(key);
     if (previous) this.unindexOwners(collection, key, previous);
+    else this.sortedKeys.delete(collection);
     c.set(key, object);
     this.indexOwners(collection, key, object);
     this.append({ rv: Number(object.metadata.resourceVersion), collection, type, object });
@@ -98,6 +101,7 @@ export class ObjectStore {
     const previous = c?.get(key);
     if (!c || !previous) return;
     c.delete(key);
+    this.sortedKeys.delete(collection);
     this.unindexOwners(collection, key, previous);
     this.append({ rv: Number(object.metadata.resourceVersion), collection, type: "DELETED", object });
   }
@@ -105,6 +109,7 @@ export class ObjectStore {
   /** Drops a whole collection without logging (a CRD was deleted after its objects were). */
   dropCollection(collection: string): void {
     this.collections.delete(collection);
+    this.sortedKeys.delete(collection);
   }
 
   /** Keys "<collection>|<ns>/<name>" of the objects that list `uid` among their owners. */
@@ -151,6 +156,7 @@ export class ObjectStore {
   restore(collection: string, object: KubeObject): void {
     const key = objectKey(object.metadata.namespace, object.metadata.name!);
     this.collection(collection).set(key, object);
+    this.sortedKeys.delete(collection);
     this.indexOwners(collection, key, object);
   }
 
@@ -160,7 +166,6 @@ export class ObjectStore {
       // Drop the oldest tenth at once so trimming stays amortised O(1).
       this.log.splice(0, Math.ceil(this.logCapacity / 10));
     }
-    this.logStart = this.log[0]?.rv ?? this.logStart;
     for (const listener of this.listeners) listener(event);
   }
 

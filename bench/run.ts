@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: runs every benchmark in its own process, one after another (they measure CPU
+ * and throughput, so they must not overlap), and prints their reports.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const BENCHMARKS = ["sandbox.js", "traffic.js"];
+const only = process.argv.slice(2);
+let failed = 0;
+for (const file of BENCHMARKS) {
+  if (only.length > 0 && !only.some((o) => file.startsWith(o))) continue;
+  process.stdout.write(`\n=== ${file.replace(/\.js$/, "")} ===\n`);
+  const result = spawnSync(process.execPath, [fileURLToPath(new URL(file, import.meta.url))], {
+    stdio: "inherit",
+  });
+  if (result.status !== 0) failed++;
+}
+process.exitCode = failed > 0 ? 1 : 0;
