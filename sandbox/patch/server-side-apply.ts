@@ -249,6 +249,7 @@ function prune(
   last: FieldSet,
   owned: FieldSet | undefined,
   node: SchemaNode | undefined,
+  keyFields?: readonly string[],
 ): unknown {
   if (!last.children) return value;
   let out: unknown = value;
@@ -261,6 +262,8 @@ function prune(
   };
   for (const [pe, lastChild] of last.children) {
     const ownedChild = owned?.children?.get(pe);
+    // A surviving associative-list item keeps its key fields whoever owned them.
+    if (keyFields && pe[0] === "f" && keyFields.includes(pe.slice(2))) continue;
     if (!ownedChild) {
       ensureCopy();
       out = removeElement(out, pe, node);
@@ -269,7 +272,8 @@ function prune(
     if (!lastChild.children) continue;
     const current = lookup(out, pe, node);
     if (current === undefined || current.value === null || typeof current.value !== "object") continue;
-    const pruned = prune(current.value, lastChild, ownedChild, schemaAt(node, pe));
+    const keys = pe[0] === "k" ? listKeysOf(node) : undefined;
+    const pruned = prune(current.value, lastChild, ownedChild, schemaAt(node, pe), keys);
     if (pruned !== current.value) {
       ensureCopy();
       setAt(out, current, pruned);

@@ -33,13 +33,11 @@ function childSchema(node: SchemaNode | undefined, key: string): SchemaNode | un
 }
 
 function isMergeList(node: SchemaNode | undefined): boolean {
-  const s = node?.patchStrategy;
-  return s !== undefined && s.split(",").includes("merge");
+  return node?.patchStrategy?.split(",").includes("merge") === true;
 }
 
 function isReplace(node: SchemaNode | undefined): boolean {
-  const s = node?.patchStrategy;
-  return s !== undefined && s.split(",").includes("replace");
+  return node?.patchStrategy?.split(",").includes("replace") === true;
 }
 
 function sameKey(a: unknown, b: unknown): boolean {
