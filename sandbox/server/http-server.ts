@@ -385,7 +385,7 @@ export class SandboxHttpServer {
       fieldManager,
       dryRun: dryRun.length > 0,
       ...(validation ? { fieldValidation: validation as "Strict" | "Warn" | "Ignore" } : {}),
-      force: url.searchParams.get("force") === "true",
+      force: queryBool(url, "force"),
       warnings,
     };
   }
@@ -399,7 +399,7 @@ export class SandboxHttpServer {
   ): Promise<void> {
     const { resource, namespace, name, subresource } = target;
     const core = this.core;
-    const isWatch = url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1";
+    const isWatch = queryBool(url, "watch");
     const verb =
       method === "GET"
         ? name
@@ -506,8 +506,8 @@ export class SandboxHttpServer {
             ...(url.searchParams.get("timeoutSeconds")
               ? { timeoutSeconds: Number(url.searchParams.get("timeoutSeconds")) }
               : {}),
-            allowBookmarks: url.searchParams.get("allowWatchBookmarks") === "true",
-            sendInitialEvents: url.searchParams.get("sendInitialEvents") === "true",
+            allowBookmarks: queryBool(url, "allowWatchBookmarks"),
+            sendInitialEvents: queryBool(url, "sendInitialEvents"),
             render: (o) =>
               rendering.as === "table" ? toTable(resource, [o], {}, rendering.includeObject) : render(o),
             ...(fault.dropWatchAfterMs !== undefined ? { dropAfterMs: fault.dropWatchAfterMs } : {}),
@@ -665,6 +665,11 @@ export class SandboxHttpServer {
       items: presented,
     });
   }
+}
+
+/** Go's strconv.ParseBool, which the API server uses for boolean query parameters ("True" from Python, "1", ...). */
+function queryBool(url: URL, name: string): boolean {
+  return ["1", "t", "T", "TRUE", "true", "True"].includes(url.searchParams.get(name) ?? "");
 }
 
 function optional<K extends string>(key: K, value: string | null): { [P in K]?: string } {
