@@ -139,10 +139,20 @@ export function trackingOptions(
 }
 
 /** The entries a write starts from: the client's managedFields when it deliberately sent others. */
-function startingEntries(before: KubeObject | undefined, after: KubeObject): Map<string, ManagerEntry> {
+function startingEntries(
+  before: KubeObject | undefined,
+  after: KubeObject,
+  subresource: string | undefined,
+): Map<string, ManagerEntry> {
   const sent = after.metadata?.managedFields;
   const stored = before?.metadata?.managedFields;
-  if (Array.isArray(sent) && sent.length > 0 && sent !== stored && !deepEqual(sent, stored)) {
+  if (
+    subresource === undefined &&
+    Array.isArray(sent) &&
+    sent.length > 0 &&
+    sent !== stored &&
+    !deepEqual(sent, stored)
+  ) {
     // `[{}]` is how clients ask the API server to reset managedFields.
     if (sent.length === 1 && Object.keys(sent[0] ?? {}).length === 0) return new Map();
     return decodeManagedFields(sent);
@@ -151,7 +161,10 @@ function startingEntries(before: KubeObject | undefined, after: KubeObject): Map
 }
 
 /**
- * managedFields after an ordinary write (create, update, JSON/merge/strategic patch) by `manager`:
+ * managedFields after an ordinary write (create, update, JSON/merge/strategic patch) by `manager`.
+ * It starts from `before`'s managedFields, or from `after`'s when a main-resource write sent
+ * different ones (clients may rewrite managedFields; `[{}]` clears them), as the API server does.
+ *
  * fields the write added or changed become the manager's (and leave every other manager's set);
  * fields it removed leave the manager's set. Status is not tracked on main-resource writes of kinds
  * with a status subresource (by default: kinds whose schema has `status`; pass `ignoreStatus` to
@@ -166,7 +179,7 @@ export function updateManagedFields(
   subresource?: string,
   options: { ignoreStatus?: boolean } = {},
 ): ManagedFieldsEntry[] {
-  const entries = startingEntries(before, after);
+  const entries = startingEntries(before, after, subresource);
   const tracking = trackingOptions(schema, subresource, options.ignoreStatus);
   const beforeSet = before ? fieldSetOf(before, schema, tracking) : FieldSet.EMPTY;
   const afterSet = fieldSetOf(after, schema, tracking);

@@ -92,6 +92,11 @@ export function serverSideApply(input: ServerSideApplyInput): ServerSideApplyRes
   if (!manager) {
     throw new PatchError("PATCH, application/apply-patch+yaml requires fieldManager to be set", 400);
   }
+  const sentManagedFields = isRecord(applied.metadata) ? applied.metadata.managedFields : undefined;
+  if (Array.isArray(sentManagedFields) ? sentManagedFields.length > 0 : sentManagedFields != null) {
+    throw new PatchError("metadata.managedFields must be nil", 400);
+  }
+  const apiVersion = typeof applied.apiVersion === "string" ? applied.apiVersion : (live?.apiVersion ?? "");
   const tracking = trackingOptions(schema, subresource, input.ignoreStatus);
   const entries = decodeManagedFields(live?.metadata?.managedFields);
   if (live && entries.size === 0) {
@@ -135,7 +140,7 @@ export function serverSideApply(input: ServerSideApplyInput): ServerSideApplyRes
   entries.set(key, {
     manager,
     operation: "Apply",
-    apiVersion: applied.apiVersion,
+    apiVersion,
     time: now,
     subresource,
     set: appliedSet,
