@@ -13,6 +13,7 @@ import type { KubeObject, ManagedFieldsEntry } from "../core/types.js";
 import type { SchemaNode } from "../schema/types.js";
 import { ConflictError, type FieldConflict, PatchError } from "./errors.js";
 import {
+  canonicalJson,
   changedPaths,
   difference as differenceSet,
   FieldSet,
@@ -150,6 +151,8 @@ export function serverSideApply(input: ServerSideApplyInput): ServerSideApplyRes
     for (const e of entries.values()) owned = union(owned, e.set);
     merged = prune(merged, lastSet, owned, schema) as Obj;
   }
+
+  if (manager === "kubectl") merged = syncLastApplied(merged, config);
 
   const managedFields = encodeManagedFields(entries.values());
   const metadata = { ...(isRecord(merged.metadata) ? merged.metadata : {}) } as KubeObject["metadata"];
@@ -320,4 +323,32 @@ function removeElement(container: unknown, pe: string, node: SchemaNode | undefi
   }
   if (!Array.isArray(container)) return container;
   return container.filter((item, i) => elementOf(item, i, node) !== pe);
+}
+
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * `kubectl apply --server-side` keeps a client-side-apply annotation in step (as the API server
+ * does for the "kubectl" manager only, and only when the object already has the annotation), so
+ * that a later client-side apply diffs against what was last applied.
+ */
+function syncLastApplied(merged: Obj, config: Obj): Obj {
+  const meta = merged.metadata;
+  if (!isRecord(meta) || !isRecord(meta.annotations) || typeof meta.annotations[LAST_APPLIED] !== "string") {
+    return merged;
+  }
+  const lastApplied: Obj = { ...config };
+  if (isRecord(config.metadata)) {
+    const cfgMeta: Obj = { ...config.metadata };
+    if (isRecord(cfgMeta.annotations)) {
+      const { [LAST_APPLIED]: _drop, ...rest } = cfgMeta.annotations;
+      if (Object.keys(rest).length > 0) cfgMeta.annotations = rest;
+      else delete cfgMeta.annotations;
+    }
+    lastApplied.metadata = cfgMeta;
+  }
+  return {
+    ...merged,
+    metadata: { ...meta, annotations: { ...meta.annotations, [LAST_APPLIED]: canonicalJson(lastApplied) } },
+  };
 }

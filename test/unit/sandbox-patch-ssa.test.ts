@@ -221,7 +221,9 @@ describe("server-side apply", () => {
     );
     // Same values: no conflict; both own them and the annotation stays (client-side apply owns it).
     const same = apply(live, deployment({ replicas: 2 }), "kubectl", T2);
-    expect(same.metadata.annotations).toEqual({ "kubectl.kubernetes.io/last-applied-configuration": "{}" });
+    expect(Object.keys(same.metadata.annotations ?? {})).toEqual([
+      "kubectl.kubernetes.io/last-applied-configuration",
+    ]);
     expect(same.metadata.managedFields?.map((e) => `${e.manager}/${e.operation}`)).toEqual([
       "kubectl/Apply",
       "kubectl-client-side-apply/Update",
@@ -427,6 +429,75 @@ describe("server-side apply", () => {
         "f:steps": {},
       },
     });
+  });
+});
+
+describe("server-side apply details", () => {
+  it("kubectl's server-side apply keeps an existing last-applied annotation in step", () => {
+    const created = deployment({ replicas: 2 });
+    created.metadata.annotations = { "kubectl.kubernetes.io/last-applied-configuration": "{}" };
+    const live = stored({
+      ...created,
+      metadata: {
+        ...created.metadata,
+        managedFields: updateManagedFields(
+          undefined,
+          created,
+          "kubectl-client-side-apply",
+          deploymentSchema,
+          T1,
+        ),
+      },
+    });
+    const out = apply(live, deployment({ replicas: 2 }), "kubectl", T2);
+    const annotation = out.metadata.annotations?.["kubectl.kubernetes.io/last-applied-configuration"] ?? "";
+    expect(JSON.parse(annotation)).toEqual(deployment({ replicas: 2 }));
+    // Other managers leave it alone.
+    const other = apply(live, deployment({ replicas: 2 }), "argo", T2);
+    expect(other.metadata.annotations?.["kubectl.kubernetes.io/last-applied-configuration"]).toBe("{}");
+  });
+
+  it("removes set items the applier no longer applies", () => {
+    const withF = deployment();
+    withF.metadata.finalizers = ["a/f", "b/f"];
+    const live = stored(apply(undefined, withF, "m"));
+    const out = apply(
+      live,
+      { ...deployment(), metadata: { ...deployment().metadata, finalizers: ["b/f"] } },
+      "m",
+      T2,
+    );
+    expect(out.metadata.finalizers).toEqual(["b/f"]);
+  });
+
+  it("rejects an applied configuration that sets managedFields", () => {
+    const bad = deployment();
+    bad.metadata.managedFields = [
+      { manager: "x", operation: "Apply", apiVersion: "apps/v1", fieldsType: "FieldsV1", fieldsV1: {} },
+    ];
+    expect(() => apply(undefined, bad, "m")).toThrow("metadata.managedFields must be nil");
+  });
+
+  it("forcing takes list-item fields from an updater", () => {
+    const base = deployment();
+    const live = stored({
+      ...base,
+      metadata: {
+        ...base.metadata,
+        managedFields: updateManagedFields(undefined, base, "ctrl", deploymentSchema, T1),
+      },
+    });
+    const next = deployment({
+      containers: [{ name: "nginx", image: "nginx:9", ports: [{ containerPort: 80 }] }],
+    });
+    expect(() => apply(live, next, "m", T2)).toThrow(
+      'conflict with "ctrl" using apps/v1: .spec.template.spec.containers[name="nginx"].image',
+    );
+    const out = apply(live, next, "m", T2, true);
+    expect(out.spec.template.spec.containers[0].image).toBe("nginx:9");
+    const ctrl = JSON.stringify(entry(out, "ctrl", "Update")?.fieldsV1);
+    expect(ctrl).toContain('k:{\\"name\\":\\"nginx\\"}');
+    expect(ctrl).not.toContain("f:image");
   });
 });
 
