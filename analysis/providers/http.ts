@@ -1,5 +1,6 @@
-/** Turns an axios failure into one line a user can act on (timeout, refused, DNS). */
-import { isAxiosError } from "axios";
+/** The HTTP round trip both HTTP providers share: raw text back, any status, one-line errors. */
+import { type AxiosInstance, type AxiosRequestConfig, isAxiosError } from "axios";
+import { ProviderError } from "./provider.js";
 
 export function describeHttpError(err: unknown, what: string, timeoutMs: number): string {
   if (isAxiosError(err)) {
@@ -15,4 +16,26 @@ export function describeHttpError(err: unknown, what: string, timeoutMs: number)
 export function snippet(body: string, max = 200): string {
   const flat = body.replace(/\s+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+/**
+ * Sends the request and returns status and body text whatever the status, so each provider
+ * words its own errors; transport failures (refused, timeout) become a ProviderError naming `what`.
+ */
+export async function fetchText(
+  http: AxiosInstance,
+  config: AxiosRequestConfig & { timeout: number },
+  what: string,
+): Promise<{ status: number; text: string }> {
+  try {
+    const res = await http.request<string>({
+      ...config,
+      responseType: "text",
+      transformResponse: [(d: unknown) => d],
+      validateStatus: () => true,
+    });
+    return { status: res.status, text: typeof res.data === "string" ? res.data : JSON.stringify(res.data) };
+  } catch (err) {
+    throw new ProviderError(describeHttpError(err, what, config.timeout));
+  }
 }

@@ -6,7 +6,7 @@
 import axios, { type AxiosInstance } from "axios";
 import type { Metric } from "../../../api/v1alpha1/analysis.js";
 import { parseDuration } from "../../duration.js";
-import { describeHttpError, snippet } from "../http-error.js";
+import { fetchText, snippet } from "../http.js";
 import { type MeasurementValue, type MetricProvider, ProviderError } from "../provider.js";
 
 /** Argo's default query timeout. */
@@ -122,23 +122,18 @@ export class PrometheusProvider implements MetricProvider {
     const timeout = timeoutMs(cfg.timeout);
     const url = new URL(`${base.pathname.replace(/\/+$/, "")}/api/v1/query`, base);
 
-    let status: number;
-    let text: string;
-    try {
-      const res = await this.http.get<string>(url.toString(), {
+    const { status, text } = await fetchText(
+      this.http,
+      {
+        url: url.toString(),
+        method: "GET",
         params: { query: cfg.query },
         headers: Object.fromEntries((cfg.headers ?? []).map((h) => [h.key, h.value])),
         timeout,
         signal,
-        responseType: "text",
-        transformResponse: [(d: unknown) => d],
-        validateStatus: () => true,
-      });
-      status = res.status;
-      text = typeof res.data === "string" ? res.data : JSON.stringify(res.data);
-    } catch (err) {
-      throw new ProviderError(describeHttpError(err, `prometheus query to ${base.origin}`, timeout));
-    }
+      },
+      `prometheus query to ${base.origin}`,
+    );
 
     let body: ApiResponse | undefined;
     try {

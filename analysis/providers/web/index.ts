@@ -6,7 +6,7 @@
 import axios, { type AxiosInstance } from "axios";
 import { JSONPath } from "jsonpath-plus";
 import type { Metric } from "../../../api/v1alpha1/analysis.js";
-import { describeHttpError, snippet } from "../http-error.js";
+import { fetchText, snippet } from "../http.js";
 import { type MeasurementValue, type MetricProvider, ProviderError } from "../provider.js";
 
 /** Argo's default when timeoutSeconds is unset or 0. */
@@ -58,25 +58,11 @@ export class WebProvider implements MetricProvider {
       (cfg.timeoutSeconds && cfg.timeoutSeconds > 0 ? cfg.timeoutSeconds : DEFAULT_WEB_TIMEOUT_SECONDS) *
       1000;
 
-    let status: number;
-    let text: string;
-    try {
-      const res = await this.http.request<string>({
-        url: url.toString(),
-        method,
-        headers,
-        data,
-        timeout,
-        signal,
-        responseType: "text",
-        transformResponse: [(d: unknown) => d],
-        validateStatus: () => true,
-      });
-      status = res.status;
-      text = typeof res.data === "string" ? res.data : JSON.stringify(res.data);
-    } catch (err) {
-      throw new ProviderError(describeHttpError(err, `${method} ${url.origin}${url.pathname}`, timeout));
-    }
+    const { status, text } = await fetchText(
+      this.http,
+      { url: url.toString(), method, headers, data, timeout, signal },
+      `${method} ${url.origin}${url.pathname}`,
+    );
     if (status < 200 || status >= 300) {
       throw new ProviderError(
         `received non 2xx response code: ${status}${text ? ` (${snippet(text)})` : ""}`,
