@@ -389,3 +389,27 @@ describe("OpenAPI v2", () => {
     expect(ro.consumes).not.toContain("application/strategic-merge-patch+json");
   });
 });
+
+describe("documents for every built-in kind", () => {
+  const all: OpenApiEntry[] = BUILTIN_KINDS.map((k) => ({
+    group: k.group,
+    version: k.version,
+    kind: k.kind,
+    plural: `${k.kind.toLowerCase()}s`,
+    namespaced: k.kind !== "Namespace" && k.kind !== "Node" && !k.kind.startsWith("Cluster"),
+    schema: builtinSchema(k.group, k.version, k.kind)!,
+  }));
+  const gvs = [...new Set(all.map((e) => (e.group ? `${e.group}/${e.version}` : e.version)))];
+
+  it.each(gvs)("v3 %s: every $ref resolves and every kind has its PATCH operation", (gv) => {
+    const doc = openApiV3Document(gv, all);
+    expect(resolveRefs(doc, "#/components/schemas/")).toEqual([]);
+    for (const e of all.filter((x) => (x.group ? `${x.group}/${x.version}` : x.version) === gv)) {
+      expect(patchOperationFor(doc, { group: e.group, version: e.version, kind: e.kind })).toBeDefined();
+    }
+  });
+
+  it("v2: every $ref resolves", () => {
+    expect(resolveRefs(openApiV2Document(all), "#/definitions/")).toEqual([]);
+  });
+});
