@@ -1,4 +1,5 @@
 /** The HTTP round trip both HTTP providers share: raw text back, any status, one-line errors. */
+import { Agent } from "node:https";
 import { type AxiosInstance, type AxiosRequestConfig, isAxiosError } from "axios";
 import { ProviderError } from "./provider.js";
 
@@ -22,14 +23,19 @@ export function snippet(body: string, max = 200): string {
  * Sends the request and returns status and body text whatever the status, so each provider
  * words its own errors; transport failures (refused, timeout) become a ProviderError naming `what`.
  */
+/** `insecure: true` in a provider skips TLS verification, as Argo's `insecure` does. */
+const insecureAgent = new Agent({ rejectUnauthorized: false });
+
 export async function fetchText(
   http: AxiosInstance,
   config: AxiosRequestConfig & { timeout: number },
   what: string,
+  insecure = false,
 ): Promise<{ status: number; text: string }> {
   try {
     const res = await http.request<string>({
       ...config,
+      ...(insecure ? { httpsAgent: insecureAgent } : {}),
       responseType: "text",
       transformResponse: [(d: unknown) => d],
       validateStatus: () => true,

@@ -5,7 +5,9 @@
  * and in the sandbox's end-to-end tests, not here.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import forge from "node-forge";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stepRun } from "../../analysis/measurement/index.js";
 import { measureWith, ProviderError, providerFor } from "../../analysis/providers/index.js";
@@ -365,5 +367,48 @@ describe("prometheus provider (Prometheus HTTP API format)", () => {
     expect(providerFor(promMetric("x")).type).toBe("Prometheus");
     expect(providerFor({ name: "w", provider: { web: { url: "http://x" } } }).type).toBe("WebMetric");
     expect(() => providerFor({ name: "n", provider: {} })).toThrow(ProviderError);
+  });
+});
+
+describe("insecure: true skips TLS verification (self-signed endpoints)", () => {
+  let server: ReturnType<typeof createHttpsServer>;
+  let url: string;
+
+  beforeAll(async () => {
+    const keys = forge.pki.rsa.generateKeyPair(2048);
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = keys.publicKey;
+    cert.serialNumber = "01";
+    cert.validity.notBefore = new Date(Date.now() - 60_000);
+    cert.validity.notAfter = new Date(Date.now() + 3_600_000);
+    const subject = [{ name: "commonName", value: "127.0.0.1" }];
+    cert.setSubject(subject);
+    cert.setIssuer(subject);
+    cert.setExtensions([{ name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }] }]);
+    cert.sign(keys.privateKey, forge.md.sha256.create());
+    server = createHttpsServer(
+      { key: forge.pki.privateKeyToPem(keys.privateKey), cert: forge.pki.certificateToPem(cert) },
+      (_req, res) =>
+        json(res, 200, { status: "success", data: { resultType: "scalar", result: [1, "0.99"] } }),
+    );
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it("refuses a self-signed certificate unless insecure", async () => {
+    const metric = (insecure: boolean): Metric => ({
+      name: "tls",
+      provider: { prometheus: { address: url, query: "x", insecure } },
+    });
+    await expect(new PrometheusProvider().measure(metric(false))).rejects.toThrow(
+      /self[- ]signed certificate/,
+    );
+    await expect(new PrometheusProvider().measure(metric(true))).resolves.toMatchObject({ result: 0.99 });
+    const web: Metric = { name: "w", provider: { web: { url, insecure: true, jsonPath: "{$.status}" } } };
+    await expect(new WebProvider().measure(web)).resolves.toMatchObject({ result: "success" });
   });
 });

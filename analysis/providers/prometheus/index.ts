@@ -133,6 +133,7 @@ export class PrometheusProvider implements MetricProvider {
         signal,
       },
       `prometheus query to ${base.origin}`,
+      cfg.insecure,
     );
 
     let body: ApiResponse | undefined;

@@ -62,6 +62,7 @@ export class WebProvider implements MetricProvider {
       this.http,
       { url: url.toString(), method, headers, data, timeout, signal },
       `${method} ${url.origin}${url.pathname}`,
+      cfg.insecure,
     );
     if (status < 200 || status >= 300) {
       throw new ProviderError(
