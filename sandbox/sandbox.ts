@@ -3,6 +3,7 @@
  * controllers and traffic. `slipway sandbox up`, the demo and the tests all start it this way.
  */
 import { SandboxCore } from "./core/api.js";
+import { routerCrds } from "./crds/networking.js";
 import type { FaultRule } from "./server/faults.js";
 import { SandboxHttpServer } from "./server/http-server.js";
 import { loadStore, SnapshotWriter } from "./server/persistence.js";
@@ -32,7 +33,7 @@ export class Sandbox {
     this.token = options.token ?? ensureToken(options.stateDir);
     this.caPem = certs.caPem;
     this.core = new SandboxCore(() => new Date(), loadStore(options.stateDir));
-    this.core.bootstrap();
+    this.core.bootstrap(routerCrds());
     this.http = new SandboxHttpServer(this.core, {
       token: this.token,
       certs,

@@ -109,8 +109,24 @@ export class SandboxCore implements SandboxApi {
     }
   }
 
-  /** Creates the namespaces every cluster starts with. */
-  bootstrap(): void {
+  /** Creates the namespaces every cluster starts with, and the CRDs given (skipping ones already there). */
+  bootstrap(crds: KubeObject[] = []): void {
+    const crdResource = this.served({
+      group: "apiextensions.k8s.io",
+      version: "v1",
+      resource: "customresourcedefinitions",
+    });
+    for (const crd of crds) {
+      if (
+        !this.store.get(
+          collectionKey("apiextensions.k8s.io", "customresourcedefinitions"),
+          undefined,
+          crd.metadata.name!,
+        )
+      ) {
+        this.createIn(crdResource, undefined, structuredClone(crd), { fieldManager: "sandbox" });
+      }
+    }
     const ns = this.served({ group: "", version: "v1", resource: "namespaces" });
     for (const name of SYSTEM_NAMESPACES) {
       if (!this.store.get(collectionKey("", "namespaces"), undefined, name)) {

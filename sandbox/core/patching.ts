@@ -23,7 +23,12 @@ function translate<T>(resource: ServedResource, name: string, run: () => T): T {
   } catch (error) {
     if (error instanceof PatchError) {
       if (error.code === 400) throw badRequest(error.message);
-      throw new ApiError(422, "Invalid", error.message, { name, group: resource.group, kind: resource.kind });
+      throw new ApiError(422, "Invalid", `${resource.kind} "${name}" is invalid: ${error.message}`, {
+        name,
+        group: resource.group,
+        kind: resource.kind,
+        causes: [{ reason: "FieldValueInvalid", message: error.message }],
+      });
     }
     if (error instanceof ConflictError) {
       throw new ApiError(409, "Conflict", error.message, {

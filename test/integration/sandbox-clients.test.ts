@@ -12,10 +12,8 @@ import { promisify } from "node:util";
 import {
   ApiException,
   CoreV1Api,
-  type Informer,
   KubeConfig,
   makeInformer,
-  type V1ConfigMap,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeKubeconfig } from "../../sandbox/kubeconfig.js";
@@ -126,7 +124,7 @@ describe("client-node", () => {
 
   it("resumes after dropped watches and relists after 410 Gone, missing no change", async () => {
     await core.createNamespace({ body: { metadata: { name: "resume" } } });
-    const informer: Informer<V1ConfigMap> = makeInformer(kc, "/api/v1/namespaces/resume/configmaps", () =>
+    const informer = makeInformer(kc, "/api/v1/namespaces/resume/configmaps", () =>
       core.listNamespacedConfigMap({ namespace: "resume" }),
     );
     const errors: unknown[] = [];
