@@ -202,36 +202,80 @@ function mergeApplied(live: unknown, applied: unknown, node: SchemaNode | undefi
   }
   if (Array.isArray(applied)) {
     const liveList = Array.isArray(live) ? live : [];
-    if (node?.listType === "map" && listKeysOf(node)) return mergeAssociative(liveList, applied, node);
-    if (node?.listType === "set") {
-      const out = [...liveList];
-      const seen = new Set(liveList.map((v) => itemElement(v, 0, node)));
-      for (const v of applied) {
-        const pe = itemElement(v, 0, node);
-        if (!seen.has(pe)) {
-          seen.add(pe);
-          out.push(v);
-        }
-      }
-      return out;
+    if (node?.listType === "map" && listKeysOf(node)) {
+      return mergeListItems(liveList, applied, node, (l, r) => mergeApplied(l, r, node.items));
     }
+    if (node?.listType === "set") return mergeListItems(liveList, applied, node, (_l, r) => r);
     return applied;
   }
   return applied;
 }
 
-function mergeAssociative(live: unknown[], applied: unknown[], node: SchemaNode): unknown[] {
-  const out = [...live];
-  const index = new Map<string, number>();
-  for (let i = 0; i < out.length; i++) index.set(itemElement(out[i], i, node), i);
-  for (let i = 0; i < applied.length; i++) {
-    const item = applied[i];
-    const pe = itemElement(item, i, node);
-    const at = index.get(pe);
-    if (at !== undefined) out[at] = mergeApplied(out[at], item, node.items);
-    else {
-      index.set(pe, out.length);
-      out.push(mergeApplied(undefined, item, node.items));
+/**
+ * Merges the items of an associative list or set the way structured-merge-diff orders them: the
+ * applied order wins for items both sides have, live-only items stay where they were, applied-only
+ * items come in at their applied position.
+ */
+function mergeListItems(
+  live: unknown[],
+  applied: unknown[],
+  node: SchemaNode,
+  mergeItem: (live: unknown, applied: unknown) => unknown,
+): unknown[] {
+  const lPE = live.map((v, i) => itemElement(v, i, node));
+  const rPE = applied.map((v, i) => itemElement(v, i, node));
+  const lItems = new Map<string, unknown>();
+  for (let i = 0; i < live.length; i++) if (!lItems.has(lPE[i])) lItems.set(lPE[i], live[i]);
+  const rItems = new Map<string, unknown>();
+  for (let i = 0; i < applied.length; i++) if (!rItems.has(rPE[i])) rItems.set(rPE[i], applied[i]);
+  const sharedOrder = rPE.filter((pe) => lItems.has(pe));
+  let sharedIndex = 0;
+  let nextShared: string | undefined = sharedOrder[sharedIndex++];
+  const advance = (): void => {
+    nextShared = sharedOrder[sharedIndex++];
+  };
+  const merged = new Set<string>();
+  const out: unknown[] = [];
+  let lI = 0;
+  let rI = 0;
+  while (lI < live.length || rI < applied.length) {
+    if (lI < live.length && rI < applied.length) {
+      const pe = lPE[lI];
+      if (pe === rPE[rI]) {
+        if (!merged.has(pe)) {
+          merged.add(pe);
+          out.push(mergeItem(lItems.get(pe), rItems.get(pe)));
+        }
+        lI++;
+        rI++;
+        advance();
+        continue;
+      }
+      if (rItems.has(pe) && nextShared !== undefined && nextShared !== pe) {
+        lI++;
+        continue;
+      }
+    }
+    if (lI < live.length) {
+      const pe = lPE[lI];
+      if (!rItems.has(pe)) {
+        out.push(live[lI]);
+        lI++;
+        continue;
+      }
+      if (merged.has(pe)) {
+        lI++;
+        continue;
+      }
+    }
+    if (rI < applied.length) {
+      const pe = rPE[rI];
+      if (!merged.has(pe)) {
+        merged.add(pe);
+        out.push(mergeItem(lItems.get(pe), rItems.get(pe)));
+      }
+      rI++;
+      if (nextShared === pe) advance();
     }
   }
   return out;

@@ -470,6 +470,30 @@ describe("server-side apply details", () => {
     expect(out.metadata.finalizers).toEqual(["b/f"]);
   });
 
+  it.each([
+    ["insert in the middle", ["a", "c"], ["a", "b", "c"], ["a", "b", "c"]],
+    ["reorder", ["a", "b"], ["b", "a"], ["b", "a"]],
+    ["live-only items keep their place", ["x", "a"], ["a", "b"], ["x", "a", "b"]],
+    ["prepend", ["a"], ["z", "a"], ["z", "a"]],
+  ])(
+    "orders associative lists like structured-merge-diff: %s",
+    (_name, liveNames, appliedNames, expected) => {
+      const env = (names: string[]) => names.map((name) => ({ name, value: name }));
+      const live = stored(
+        serverSideApply({
+          live: undefined,
+          applied: deployment({ containers: [{ name: "app", env: env(liveNames) }] }),
+          manager: "other",
+          force: false,
+          schema: deploymentSchema,
+          now: T1,
+        }).object,
+      );
+      const out = apply(live, deployment({ containers: [{ name: "app", env: env(appliedNames) }] }), "m", T2);
+      expect(out.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name)).toEqual(expected);
+    },
+  );
+
   it("rejects an applied configuration that sets managedFields", () => {
     const bad = deployment();
     bad.metadata.managedFields = [
