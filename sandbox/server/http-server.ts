@@ -12,6 +12,7 @@ import type { RequestContext, SandboxCore } from "../core/api.js";
 import { ApiError, badRequest, internalError, methodNotAllowed } from "../core/errors.js";
 import type { ServedResource } from "../core/registry.js";
 import type { DeleteOptions, KubeObject, PatchType } from "../core/types.js";
+import { decodeProtobufRequestBody, PROTOBUF_CONTENT_TYPE } from "../protobuf/http.js";
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -97,6 +98,7 @@ function parseBody(buffer: Buffer, contentType: string | undefined): unknown {
       // maxAliasCount guards against alias bombs ("billion laughs").
       return parseYaml(text, { maxAliasCount: 100, strict: true });
     }
+    if (type === PROTOBUF_CONTENT_TYPE) return decodeProtobufRequestBody(buffer);
     if (type.includes("protobuf") || type.includes("cbor")) {
       throw new ApiError(
         415,
