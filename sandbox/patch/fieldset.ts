@@ -255,6 +255,8 @@ export function fieldSetFromFieldsV1(fields: unknown): FieldSet {
   if (cached) return cached;
   const set = parseNode(fields, false);
   parsedCache.set(fields, set);
+  // Encoding the set again gives back the same object (FieldsV1 objects are treated as immutable).
+  encodedCache.set(set, fields);
   return set;
 }
 

@@ -23,6 +23,7 @@ import {
   listKeysOf,
   pathString,
   schemaAt,
+  setsEqual,
   union,
 } from "./fieldset.js";
 import {
@@ -114,9 +115,11 @@ export function serverSideApply(input: ServerSideApplyInput): ServerSideApplyRes
   }
 
   const config = sanitizeConfig(applied, tracking.ignoreStatus === true, tracking.onlyTopLevel);
-  const appliedSet = fieldSetOf(config, schema, tracking);
   const key = managerKey(manager, "Apply", subresource);
   const lastSet = entries.get(key)?.set ?? FieldSet.EMPTY;
+  const builtSet = fieldSetOf(config, schema, tracking);
+  // Re-applying the same fields (the common case) keeps the stored set and its encoding.
+  const appliedSet = setsEqual(builtSet, lastSet) ? lastSet : builtSet;
 
   // Conflicts: fields the applier sets to a new value that others own.
   const conflicts: FieldConflict[] = [];
