@@ -102,7 +102,12 @@ export function unknownFields(resource: ServedResource, object: KubeObject): str
 function walkUnknown(value: unknown, schema: SchemaNode, path: string, out: string[], depth: number): void {
   if (depth > 64 || schema.preserveUnknownFields || schema.embeddedResource) return;
   if (Array.isArray(value)) {
-    if (schema.items) value.forEach((v, i) => walkUnknown(v, schema.items!, `${path}[${i}]`, out, depth + 1));
+    const items = schema.items;
+    if (items) {
+      value.forEach((v, i) => {
+        walkUnknown(v, items, `${path}[${i}]`, out, depth + 1);
+      });
+    }
     return;
   }
   if (!isObj(value)) return;

@@ -13,7 +13,6 @@ type Schema = Record<string, unknown>;
 const str: Schema = { type: "string" };
 const int: Schema = { type: "integer" };
 const num: Schema = { type: "number" };
-const bool: Schema = { type: "boolean" };
 const obj = (properties: Record<string, Schema>, extra: Schema = {}): Schema => ({
   type: "object",
   properties,

@@ -9,12 +9,7 @@ import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import {
-  ApiException,
-  CoreV1Api,
-  KubeConfig,
-  makeInformer,
-} from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, KubeConfig, makeInformer } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeKubeconfig } from "../../sandbox/kubeconfig.js";
 import { Sandbox } from "../../sandbox/sandbox.js";
