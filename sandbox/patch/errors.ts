@@ -15,8 +15,10 @@ export class PatchError extends Error {
 }
 
 export interface FieldConflict {
-  /** Manager as the API server prints it: `"kubectl"` or `"kubectl-client-side-apply" using apps/v1`. */
+  /** The conflicting manager's name (fieldManager), e.g. `kubectl-client-side-apply`. */
   manager: string;
+  /** The manager as the API server prints it: `"kubectl"`, `"kubectl-client-side-apply" using apps/v1`. */
+  description: string;
   /** Field path as the API server prints it: `.spec.replicas`, `.spec.containers[name="app"].image`. */
   field: string;
 }
@@ -35,7 +37,7 @@ export class ConflictError extends Error {
   get causes(): { reason: "FieldManagerConflict"; message: string; field: string }[] {
     return this.conflicts.map((c) => ({
       reason: "FieldManagerConflict" as const,
-      message: `conflict with ${c.manager}`,
+      message: `conflict with ${c.description}`,
       field: c.field,
     }));
   }
@@ -44,13 +46,13 @@ export class ConflictError extends Error {
 function conflictMessage(conflicts: FieldConflict[]): string {
   if (conflicts.length === 1) {
     const c = conflicts[0];
-    return `Apply failed with 1 conflict: conflict with ${c.manager}: ${c.field}`;
+    return `Apply failed with 1 conflict: conflict with ${c.description}: ${c.field}`;
   }
   const byManager = new Map<string, string[]>();
   for (const c of conflicts) {
-    const list = byManager.get(c.manager) ?? [];
+    const list = byManager.get(c.description) ?? [];
     list.push(c.field);
-    byManager.set(c.manager, list);
+    byManager.set(c.description, list);
   }
   const lines: string[] = [];
   for (const manager of [...byManager.keys()].sort()) {

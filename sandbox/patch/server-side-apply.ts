@@ -132,7 +132,9 @@ export function serverSideApply(input: ServerSideApplyInput): ServerSideApplyRes
     if (changed.empty) continue;
     taken.set(k, changed);
     const who = describeManager(e);
-    for (const path of changed.paths()) conflicts.push({ manager: who, field: pathString(path) });
+    for (const path of changed.paths()) {
+      conflicts.push({ manager: e.manager, description: who, field: pathString(path) });
+    }
   }
   if (conflicts.length > 0 && !force) throw new ConflictError(conflicts);
   for (const [k, changed] of taken) {

@@ -169,7 +169,7 @@ describe("server-side apply", () => {
     expect(error).toBeInstanceOf(ConflictError);
     const conflict = error as ConflictError;
     expect(conflict.message).toBe('Apply failed with 1 conflict: conflict with "a": .spec.replicas');
-    expect(conflict.conflicts).toEqual([{ manager: '"a"', field: ".spec.replicas" }]);
+    expect(conflict.conflicts).toEqual([{ manager: "a", description: '"a"', field: ".spec.replicas" }]);
     expect(conflict.causes).toEqual([
       { reason: "FieldManagerConflict", message: 'conflict with "a"', field: ".spec.replicas" },
     ]);
