@@ -3,6 +3,7 @@
  * deletes, everything else (arrays included) replaces.
  *
  * The result shares unchanged subtrees with `obj` and values with `patch`; nothing is mutated.
+ * Its top level and `metadata` are always new objects.
  */
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -26,7 +27,12 @@ function stripNulls(value: unknown): unknown {
 
 /** Applies an RFC 7386 merge patch and returns the merged document. */
 export function applyMergePatch<T>(obj: T, patch: unknown): T {
-  return mergeValue(obj, patch) as T;
+  const result = mergeValue(obj, patch);
+  // The top level and metadata are always fresh, so the caller may stamp resourceVersion etc.
+  if (isRecord(result) && isRecord(obj) && isRecord(result.metadata) && result.metadata === obj.metadata) {
+    result.metadata = { ...result.metadata };
+  }
+  return result as T;
 }
 
 function mergeValue(target: unknown, patch: unknown): unknown {

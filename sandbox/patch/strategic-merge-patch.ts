@@ -12,6 +12,8 @@
  *   original map not listed).
  *
  * The result shares unchanged subtrees with `obj` (and values with `patch`); nothing is mutated.
+ * Its top level and `metadata` are always new objects; deeper parts may be shared, so treat
+ * stored objects as immutable (copy before changing anything below metadata).
  */
 import type { SchemaNode } from "../schema/types.js";
 import { PatchError } from "./errors.js";
@@ -62,7 +64,12 @@ export function applyStrategicMergePatch<T>(obj: T, patch: unknown, schema?: Sch
       400,
     );
   }
-  return mergeMap(isRecord(obj) ? obj : {}, patch, schema) as T;
+  const original = isRecord(obj) ? obj : {};
+  const result = mergeMap(original, patch, schema);
+  // The top level and metadata are always fresh, so the caller may stamp resourceVersion etc.
+  if (isRecord(result.metadata) && result.metadata === original.metadata)
+    result.metadata = { ...result.metadata };
+  return result as T;
 }
 
 /** A patch value taken where the original has nothing: merged into an empty value of its type. */

@@ -55,6 +55,15 @@ describe("strategic merge patch", () => {
     );
     expect(result.spec).toBe(original.spec);
     expect(result.metadata).not.toBe(original.metadata);
+    // metadata is fresh even when the patch does not touch it
+    const scaled = applyStrategicMergePatch(
+      original,
+      { spec: { replicas: 2 } },
+      schemaFor("apps/v1/Deployment"),
+    );
+    expect(scaled.metadata).not.toBe(original.metadata);
+    expect(scaled.metadata).toEqual(original.metadata);
+    expect(applyMergePatch(original, { spec: { replicas: 2 } }).metadata).not.toBe(original.metadata);
   });
 
   it("rejects a non-object patch with 400", () => {
