@@ -64,7 +64,7 @@ export function applyStrategicMergePatch<T>(obj: T, patch: unknown, schema?: Sch
       400,
     );
   }
-  const original = isRecord(obj) ? obj : {};
+  const original: Obj = isRecord(obj) ? obj : {};
   const result = mergeMap(original, patch, schema);
   // The top level and metadata are always fresh, so the caller may stamp resourceVersion etc.
   if (isRecord(result.metadata) && result.metadata === original.metadata)
