@@ -793,16 +793,17 @@ export class SandboxCore implements SandboxApi {
       );
     }
 
-    // A write that changes nothing does not bump the resourceVersion or notify watchers.
-    const unchanged =
-      !forceRevision &&
-      jsonEqual(
-        { ...next, metadata: { ...next.metadata, resourceVersion: undefined, managedFields: undefined } },
-        {
-          ...existing,
-          metadata: { ...existing.metadata, resourceVersion: undefined, managedFields: undefined },
-        },
-      );
+    // A write that changes nothing (ownership timestamps aside) does not bump the resourceVersion
+    // or notify watchers, as the API server skips no-op updates.
+    const withoutTimes = (o: KubeObject) => ({
+      ...o,
+      metadata: {
+        ...o.metadata,
+        resourceVersion: undefined,
+        managedFields: o.metadata.managedFields?.map((m) => ({ ...m, time: undefined })),
+      },
+    });
+    const unchanged = !forceRevision && jsonEqual(withoutTimes(next), withoutTimes(existing));
     if (unchanged) return this.present(resource, existing);
     if (ctx.dryRun) {
       next.metadata.resourceVersion = existing.metadata.resourceVersion;

@@ -6,6 +6,8 @@
 import { ConflictError, PatchError } from "../patch/errors.js";
 import { applyJsonPatch } from "../patch/json-patch.js";
 import { applyMergePatch } from "../patch/merge-patch.js";
+import { updateManagedFields } from "../patch/managed-fields.js";
+import { serverSideApply } from "../patch/server-side-apply.js";
 import { applyStrategicMergePatch } from "../patch/strategic-merge-patch.js";
 import type { SchemaNode } from "../schema/index.js";
 import { ApiError, badRequest } from "./errors.js";
@@ -64,31 +66,49 @@ export function strategicPatch(
   );
 }
 
-export function apply(
-  _resource: ServedResource,
-  args: {
-    live: KubeObject | undefined;
-    applied: KubeObject;
-    manager: string;
-    force: boolean;
-    now: string;
-    subresource?: string;
-  },
-): { object: KubeObject } {
-  // TEMPORARY until sandbox/patch's server-side apply lands: a merge of the applied config.
-  return { object: applyMergePatch(args.live ?? {}, args.applied) as KubeObject };
+/**
+ * For kinds without a status subresource the status is an ordinary field, owned like any other;
+ * for kinds with one, main-resource writes ignore it (sandbox/patch's default).
+ */
+function statusTracking(resource: ServedResource): { ignoreStatus?: boolean } {
+  return resource.subresources.status ? {} : { ignoreStatus: false };
 }
 
-export function trackUpdate(
-  _resource: ServedResource,
-  _before: KubeObject | undefined,
-  after: KubeObject,
-  _manager: string,
-  _now: string,
-  _subresource?: string,
-): ManagedFieldsEntry[] {
-  return after.metadata.managedFields ?? [];
+export function apply(
+  resource: ServedResource,
+  args: { live: KubeObject | undefined; applied: KubeObject; manager: string; force: boolean; now: string; subresource?: string },
+): { object: KubeObject } {
+  const schema = schemaOf(resource) ?? OPEN_SCHEMA;
+  return translate(resource, args.applied.metadata?.name ?? "", () => {
+    const result = serverSideApply({
+      // The result may share subtrees with `live`; give it a copy so the stored object stays untouched.
+      live: args.live ? structuredClone(args.live) : undefined,
+      applied: args.applied,
+      manager: args.manager,
+      force: args.force,
+      schema,
+      now: args.now,
+      ...(args.subresource ? { subresource: args.subresource } : {}),
+      ...statusTracking(resource),
+    });
+    return { object: { ...result.object, metadata: { ...result.object.metadata, managedFields: result.managedFields } } };
+  });
 }
+
+/** managedFields after an ordinary write (create/update/patch) by `manager`. */
+export function trackUpdate(
+  resource: ServedResource,
+  before: KubeObject | undefined,
+  after: KubeObject,
+  manager: string,
+  now: string,
+  subresource?: string,
+): ManagedFieldsEntry[] {
+  const schema = schemaOf(resource) ?? OPEN_SCHEMA;
+  return updateManagedFields(before, after, manager, schema, now, subresource, statusTracking(resource));
+}
+
+const OPEN_SCHEMA: SchemaNode = { type: "object", preserveUnknownFields: true };
 
 /** Removes fields the built-in schema does not declare and returns their paths (for fieldValidation=Strict|Warn). */
 export function unknownFields(resource: ServedResource, object: KubeObject): string[] {
