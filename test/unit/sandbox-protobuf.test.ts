@@ -39,6 +39,45 @@ function envelope(apiVersion: string, kind: string, raw: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from("k8s\0", "binary"), w.finish()]);
 }
 
+/**
+ * Request bodies captured from kubectl v1.32.4 (`-v=9`) against the sandbox, so the decoder is
+ * checked against what gogo really writes (every non-pointer field, empty strings included).
+ */
+const KUBECTL_BODIES: Record<string, string> = {
+  // kubectl create deployment d --image=nginx:1.25 --replicas=2 --port=80
+  deployment: [
+    "azhzAAoVCgdhcHBzL3YxEgpEZXBsb3ltZW50ErUBChsKAWQSABoAIgAqADIAOABCAFoICgNhcHASAWQShwEIAhIKCggKA2Fw",
+    "cBIBZBpvChoKABIAGgAiACoAMgA4AEIAWggKA2FwcBIBZBJREjMKBW5naW54EgpuZ2lueDoxLjI1KgAyCgoAEAAYUCIAKgBC",
+    "AGoAcgCAAQCIAQCQAQCiAQAaADIAQgBKAFIAWABgAGgAggEAigEAmgEAwgEAIgIKACgAOAAaDAgAEAAYACAAKAA4ABoAIgA=",
+  ].join(""),
+  // kubectl create service clusterip svc --tcp=80:8080
+  service: [
+    "azhzAAoNCgJ2MRIHU2VydmljZRJpCh8KA3N2YxIAGgAiACoAMgA4AEIAWgoKA2FwcBIDc3ZjEkIKGwoHODAtODA4MBIDVENQ",
+    "GFAiBwgAEJA/GgAoABIKCgNhcHASA3N2YxoAIglDbHVzdGVySVA6AEIAUgBaAGAAaAAaAgoAGgAiAA==",
+  ].join(""),
+  // kubectl create secret generic s --from-literal=p=q
+  secret: "azhzAAoMCgJ2MRIGU2VjcmV0Eh0KEQoBcxIAGgAiACoAMgA4AEIAEgYKAXASAXEaABoAIgA=",
+  // kubectl create token sa --audience=a1 --duration=2h
+  token: [
+    "azhzAAooChhhdXRoZW50aWNhdGlvbi5rOHMuaW8vdjESDFRva2VuUmVxdWVzdBIhChAKABIAGgAiACoAMgA4AEIAEgcKAmEx",
+    "IKA4GgQKABIAGgAiAA==",
+  ].join(""),
+  // kubectl create quota q --hard=pods=10,cpu=500m
+  quota: [
+    "azhzAAoTCgJ2MRINUmVzb3VyY2VRdW90YRI0ChEKAXESABoAIgAqADIAOABCABIdCg0KA2NwdRIGCgQ1MDBtCgwKBHBvZHMS",
+    "BAoCMTAaABoAIgA=",
+  ].join(""),
+  // kubectl create priorityclass pc --value=1000 --description=d
+  priorityClass: [
+    "azhzAAolChRzY2hlZHVsaW5nLms4cy5pby92MRINUHJpb3JpdHlDbGFzcxIyChIKAnBjEgAaACIAKgAyADgAQgAQ6AcYACIB",
+    "ZCoUUHJlZW1wdExvd2VyUHJpb3JpdHkaACIA",
+  ].join(""),
+};
+
+function kubectlBody(name: string): Record<string, unknown> {
+  return decodeKubernetesProtobuf(Buffer.from(KUBECTL_BODIES[name]!, "base64"));
+}
+
 const deployment = {
   apiVersion: "apps/v1",
   kind: "Deployment",
@@ -571,6 +610,78 @@ describe("what reaches the JSON", () => {
         { port: 80, targetPort: 8080 },
         { port: 81, targetPort: "http" },
       ],
+    });
+  });
+});
+
+describe("bodies captured from kubectl", () => {
+  it("create deployment: the JSON kubectl itself would print with --dry-run=client -o json", () => {
+    expect(kubectlBody("deployment")).toEqual({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "d", creationTimestamp: null, labels: { app: "d" } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: "d" } },
+        template: {
+          metadata: { creationTimestamp: null, labels: { app: "d" } },
+          spec: {
+            containers: [
+              { name: "nginx", image: "nginx:1.25", ports: [{ containerPort: 80 }], resources: {} },
+            ],
+          },
+        },
+        strategy: {},
+      },
+      status: {},
+    });
+  });
+
+  it("create service clusterip: targetPort is an IntOrString", () => {
+    expect(kubectlBody("service")).toEqual({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "svc", creationTimestamp: null, labels: { app: "svc" } },
+      spec: {
+        ports: [{ name: "80-8080", protocol: "TCP", port: 80, targetPort: 8080 }],
+        selector: { app: "svc" },
+        type: "ClusterIP",
+      },
+      status: { loadBalancer: {} },
+    });
+  });
+
+  it("create secret generic: bytes come back as base64", () => {
+    expect(kubectlBody("secret")).toEqual({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "s", creationTimestamp: null },
+      data: { p: Buffer.from("q").toString("base64") },
+    });
+  });
+
+  it("create token, create quota, create priorityclass", () => {
+    expect(kubectlBody("token")).toEqual({
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      metadata: { creationTimestamp: null },
+      spec: { audiences: ["a1"], expirationSeconds: 7200 },
+      status: { token: "", expirationTimestamp: null },
+    });
+    expect(kubectlBody("quota")).toEqual({
+      apiVersion: "v1",
+      kind: "ResourceQuota",
+      metadata: { name: "q", creationTimestamp: null },
+      spec: { hard: { cpu: "500m", pods: "10" } },
+      status: {},
+    });
+    expect(kubectlBody("priorityClass")).toEqual({
+      apiVersion: "scheduling.k8s.io/v1",
+      kind: "PriorityClass",
+      metadata: { name: "pc", creationTimestamp: null },
+      value: 1000,
+      description: "d",
+      preemptionPolicy: "PreemptLowerPriority",
     });
   });
 });
