@@ -5,8 +5,8 @@
  */
 import { ConflictError, PatchError } from "../patch/errors.js";
 import { applyJsonPatch } from "../patch/json-patch.js";
-import { applyMergePatch } from "../patch/merge-patch.js";
 import { updateManagedFields } from "../patch/managed-fields.js";
+import { applyMergePatch } from "../patch/merge-patch.js";
 import { serverSideApply } from "../patch/server-side-apply.js";
 import { applyStrategicMergePatch } from "../patch/strategic-merge-patch.js";
 import type { SchemaNode } from "../schema/index.js";
@@ -76,7 +76,14 @@ function statusTracking(resource: ServedResource): { ignoreStatus?: boolean } {
 
 export function apply(
   resource: ServedResource,
-  args: { live: KubeObject | undefined; applied: KubeObject; manager: string; force: boolean; now: string; subresource?: string },
+  args: {
+    live: KubeObject | undefined;
+    applied: KubeObject;
+    manager: string;
+    force: boolean;
+    now: string;
+    subresource?: string;
+  },
 ): { object: KubeObject } {
   const schema = schemaOf(resource) ?? OPEN_SCHEMA;
   return translate(resource, args.applied.metadata?.name ?? "", () => {
@@ -91,7 +98,12 @@ export function apply(
       ...(args.subresource ? { subresource: args.subresource } : {}),
       ...statusTracking(resource),
     });
-    return { object: { ...result.object, metadata: { ...result.object.metadata, managedFields: result.managedFields } } };
+    return {
+      object: {
+        ...result.object,
+        metadata: { ...result.object.metadata, managedFields: result.managedFields },
+      },
+    };
   });
 }
 
