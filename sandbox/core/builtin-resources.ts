@@ -157,6 +157,21 @@ export const BUILTIN_RESOURCES: ResourceType[] = [
     shortNames: ["pdb"],
     status: true,
   }),
+  // Access reviews are answered, never stored: the sandbox has one identity and it may do anything.
+  resource({
+    group: "authorization.k8s.io",
+    kind: "SelfSubjectAccessReview",
+    plural: "selfsubjectaccessreviews",
+    namespaced: false,
+    verbs: ["create"],
+  }),
+  resource({
+    group: "authorization.k8s.io",
+    kind: "SelfSubjectRulesReview",
+    plural: "selfsubjectrulesreviews",
+    namespaced: false,
+    verbs: ["create"],
+  }),
 ];
 
 /** Kinds whose metadata.generation the API server maintains (bumped on spec changes). */

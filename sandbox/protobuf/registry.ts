@@ -5,6 +5,7 @@
 import type { MessageTable } from "./schema.js";
 import { apps } from "./tables/apps.js";
 import { authentication } from "./tables/authentication.js";
+import { authorization } from "./tables/authorization.js";
 import { autoscalingv1 } from "./tables/autoscalingv1.js";
 import { autoscalingv2 } from "./tables/autoscalingv2.js";
 import { batch } from "./tables/batch.js";
@@ -34,6 +35,7 @@ export const PACKAGES: Readonly<Record<string, MessageTable>> = {
   autoscalingv1,
   autoscalingv2,
   authentication,
+  authorization,
 };
 
 /** apiVersion → kind → `package.Message`. */
@@ -79,6 +81,10 @@ const KINDS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   },
   "autoscaling/v2": { HorizontalPodAutoscaler: "autoscalingv2.HorizontalPodAutoscaler" },
   "authentication.k8s.io/v1": { TokenRequest: "authentication.TokenRequest" },
+  "authorization.k8s.io/v1": {
+    SelfSubjectAccessReview: "authorization.SelfSubjectAccessReview",
+    SelfSubjectRulesReview: "authorization.SelfSubjectRulesReview",
+  },
 };
 
 /**

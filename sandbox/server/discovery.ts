@@ -91,6 +91,9 @@ export function apiResourceList(
         verbs: ["get", "patch", "update"],
       });
     }
+    if (r.group === "" && r.kind === "Pod") {
+      list.push({ name: "pods/log", singularName: "", namespaced: true, kind: "Pod", verbs: ["get"] });
+    }
     if (r.subresources.scale) {
       list.push({
         name: `${r.plural}/scale`,

@@ -439,6 +439,9 @@ export class SandboxHttpServer {
       if (fault.status === 429) res.setHeader("Retry-After", "1");
       return sendError(res, error);
     }
+    if (resource.group === "" && resource.kind === "Pod" && subresource === "log" && method === "GET") {
+      return this.podLog(res, url, core.getRaw(resource, namespace, name!));
+    }
     if (
       subresource &&
       subresource !== "status" &&
@@ -524,6 +527,7 @@ export class SandboxHttpServer {
         const ctx = this.requestContext(url, req, warnings);
         if (name && resource.kind !== "Namespace")
           throw methodNotAllowed(`POST is not allowed on a named ${resource.kind}`);
+        if (resource.group === "authorization.k8s.io") return respond(201, accessReview(body as KubeObject));
         return respond(201, core.createIn(resource, namespace, body as KubeObject, ctx));
       }
       case "update": {
@@ -584,6 +588,35 @@ export class SandboxHttpServer {
         req.resume();
         throw methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
+  }
+
+  /**
+   * `kubectl logs`: simulated containers print what they are, so a user sees which version a pod
+   * runs; an honest stand-in, since there is no process behind a sandbox pod.
+   */
+  private podLog(res: ServerResponse, url: URL, pod: KubeObject): void {
+    const containers = ((pod.spec?.containers ?? []) as { name: string; image: string }[]).filter(
+      (c) => !url.searchParams.get("container") || c.name === url.searchParams.get("container"),
+    );
+    if (containers.length === 0) {
+      throw badRequest(
+        `container ${url.searchParams.get("container")} is not valid for pod ${pod.metadata.name}`,
+      );
+    }
+    if (containers.length > 1 && !url.searchParams.get("container")) {
+      throw badRequest(
+        `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.map((c) => c.name).join(" ")}]`,
+      );
+    }
+    const c = containers[0]!;
+    const started = pod.status?.startTime ?? pod.metadata.creationTimestamp ?? new Date().toISOString();
+    const lines = [
+      `${started} slipway-sandbox: simulated container "${c.name}" (image ${c.image}) started in pod ${pod.metadata.namespace}/${pod.metadata.name}`,
+      `${started} slipway-sandbox: no process runs here; traffic and metrics are simulated (see /sim/traffic)`,
+    ];
+    const body = `${lines.join("\n")}\n`;
+    res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": Buffer.byteLength(body) });
+    res.end(body);
   }
 
   private async deleteOptions(req: IncomingMessage, url: URL): Promise<DeleteOptions> {
@@ -672,6 +705,19 @@ export class SandboxHttpServer {
 /** Go's strconv.ParseBool, which the API server uses for boolean query parameters ("True" from Python, "1", ...). */
 function queryBool(url: URL, name: string): boolean {
   return ["1", "t", "T", "TRUE", "true", "True"].includes(url.searchParams.get(name) ?? "");
+}
+
+/** The answer to a SelfSubjectAccessReview / SelfSubjectRulesReview: the sandbox's one user may do anything. */
+function accessReview(review: KubeObject): Record<string, unknown> {
+  const status =
+    review.kind === "SelfSubjectRulesReview"
+      ? {
+          resourceRules: [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"] }],
+          nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }],
+          incomplete: false,
+        }
+      : { allowed: true, reason: "the sandbox's user is a cluster administrator" };
+  return { ...review, metadata: { ...(review.metadata ?? {}), creationTimestamp: null }, status };
 }
 
 function optional<K extends string>(key: K, value: string | null): { [P in K]?: string } {

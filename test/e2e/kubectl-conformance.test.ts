@@ -385,6 +385,8 @@ spec:
     expect(
       await ok(["get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]),
     ).toBe("web:1");
+    const logs = await ok(["logs", "deployment/web"]);
+    expect(logs).toContain('simulated container "web" (image web:1)');
     const rs = JSON.parse(await ok(["get", "rs", "-l", "app=web", "-o", "json"]));
     expect(rs.items.filter((r: { spec: { replicas: number } }) => r.spec.replicas > 0)).toHaveLength(1);
   });
@@ -405,6 +407,11 @@ spec:
     await ok(["apply", "-f", file("jobs.yaml", `${job("passes", 0)}---\n${job("fails", 1)}`)]);
     await ok(["wait", "--for=condition=complete", "job/passes", "--timeout=20s"]);
     await ok(["wait", "--for=condition=failed", "job/fails", "--timeout=20s"]);
+  });
+
+  it("answers access reviews: the sandbox's user may do anything", async () => {
+    expect((await ok(["auth", "can-i", "delete", "pods", "-n", "kube-system"])).trim()).toBe("yes");
+    expect(await ok(["auth", "can-i", "--list"])).toContain("*.*");
   });
 
   it("answers 401 without a token", async () => {
