@@ -66,9 +66,9 @@ export class TrafficWindow {
   }
 
   /**
-   * Shares over the per-second buckets that overlap the last `windowSeconds` seconds before `nowMs`
-   * (so up to one extra partial second when `nowMs` is not on a second boundary). `current` lists
-   * the tracked routes, so they appear even without traffic.
+   * Shares over the last `windowSeconds` whole seconds before `nowMs`: the current, partial second is
+   * left out, so the window always spans exactly `windowSeconds` seconds of traffic and `total` is
+   * rps × windowSeconds. `current` lists the tracked routes, so they appear even without traffic.
    */
   report(
     nowMs: number,
@@ -76,9 +76,11 @@ export class TrafficWindow {
     current: ReadonlyMap<string, RouteId & { rps: number }>,
   ): TrafficReport {
     const window = Math.max(1, Math.min(Math.floor(windowSeconds), this.capacitySeconds - 1));
-    // Buckets overlapping [now − window, now): exactly `window` of them when now is on a second.
-    const first = Math.floor(nowMs / 1000 - window);
-    const last = Math.ceil(nowMs / 1000) - 1;
+    // The `window` complete seconds before now. Counting the buckets that merely overlap
+    // [now − window, now) instead would add up to a whole extra second whenever now is not on a
+    // second boundary (a 2 s window at 200 rps reporting ~500 requests).
+    const last = Math.floor(nowMs / 1000) - 1;
+    const first = last - window + 1;
     const totals = new Map<string, RouteCounts>();
     for (const bucket of this.buckets) {
       if (!bucket || bucket.second < first || bucket.second > last) continue;
