@@ -7,7 +7,7 @@
  * of watch events collapses into one pass and a missed event is repaired by the next one.
  */
 import { ApiError } from "../core/errors.js";
-import { matchesSelectorObject } from "../core/selectors.js";
+import { formatLabelSelector, matchesSelectorObject } from "../core/selectors.js";
 import type {
   GroupVersionResource,
   KubeObject,
@@ -110,6 +110,22 @@ export function ownedBy(api: SandboxApi, gvr: GroupVersionResource, owner: KubeO
   return api
     .list(gvr, { namespace: owner.metadata.namespace! })
     .filter((o) => controllerRef(o)?.uid === owner.metadata.uid);
+}
+
+/**
+ * A LabelSelector in the string form list() accepts, so the store filters before copying objects
+ * (listing a namespace's pods copies every one of them). Undefined for an empty selector.
+ */
+export function selectorString(selector: unknown): string | undefined {
+  if (!isObj(selector)) return undefined;
+  const text = formatLabelSelector(selector as Parameters<typeof formatLabelSelector>[0]);
+  return text === "" ? undefined : text;
+}
+
+/** Pods in `namespace` matching `selector` (none for an empty selector, as workload controllers do). */
+export function podsMatching(api: SandboxApi, namespace: string, selector: unknown): KubeObject[] {
+  const labelSelector = selectorString(selector);
+  return labelSelector ? api.list(GVR.pods, { namespace, labelSelector }) : [];
 }
 
 export function selectorMatches(selector: unknown, labels: Record<string, string> | undefined): boolean {

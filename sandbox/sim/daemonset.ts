@@ -24,6 +24,7 @@ import {
   ownerKeys,
   podAvailability,
   podFromTemplate,
+  podsMatching,
   safeEncodeHash,
   splitKey,
   writeStatus,
@@ -82,9 +83,9 @@ export class DaemonSetController extends Controller {
   }
 
   private owned(ds: KubeObject): KubeObject[] {
-    return this.api
-      .list(GVR.pods, { namespace: ds.metadata.namespace! })
-      .filter((p) => controllerRef(p)?.uid === ds.metadata.uid);
+    return podsMatching(this.api, ds.metadata.namespace!, ds.spec?.selector).filter(
+      (p) => controllerRef(p)?.uid === ds.metadata.uid,
+    );
   }
 
   private manage(ds: KubeObject, hash: string, desired: number): void {

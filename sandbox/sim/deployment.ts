@@ -25,6 +25,7 @@ import {
   objectKey,
   omitZero,
   ownerKeys,
+  podsMatching,
   safeEncodeHash,
   scaledValue,
   selectorMatches,
@@ -633,9 +634,9 @@ export class DeploymentController extends Controller {
     const current = oldRSs.map((o) => this.current(s, o));
     if (sum(current, (rs) => statusNum(rs, "replicas")) > 0) return true;
     const uids = new Set(current.map((rs) => rs.metadata.uid));
-    return this.api
-      .list(GVR.pods, { namespace: s.d.metadata.namespace! })
-      .some((p) => uids.has(controllerRef(p)?.uid) && !isPodTerminal(p));
+    return podsMatching(this.api, s.d.metadata.namespace!, s.d.spec?.selector).some(
+      (p) => uids.has(controllerRef(p)?.uid) && !isPodTerminal(p),
+    );
   }
 
   // ---- scaling and pause (sync.go) ----------------------------------------------------------

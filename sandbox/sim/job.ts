@@ -32,6 +32,8 @@ import {
 import { podsToDelete } from "./replicaset.js";
 
 const COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index";
+/** The label by which a Job finds its pods (the API server puts it in the Job's selector). */
+const CONTROLLER_UID = "batch.kubernetes.io/controller-uid";
 
 interface JobCondition {
   type: string;
@@ -139,7 +141,10 @@ export class JobController extends Controller {
     };
 
     const pods = this.api
-      .list(GVR.pods, { namespace: job.metadata.namespace! })
+      .list(GVR.pods, {
+        namespace: job.metadata.namespace!,
+        labelSelector: `${CONTROLLER_UID}=${job.metadata.uid}`,
+      })
       .filter((p) => controllerRef(p)?.uid === job.metadata.uid);
     const activePods = pods.filter(isPodActive);
     const succeededPods = pods.filter((p) => p.status?.phase === "Succeeded");
@@ -291,7 +296,7 @@ export class JobController extends Controller {
     const name = job.metadata.name!;
     const uid = job.metadata.uid!;
     const labels = {
-      "batch.kubernetes.io/controller-uid": uid,
+      [CONTROLLER_UID]: uid,
       "batch.kubernetes.io/job-name": name,
       "controller-uid": uid,
       "job-name": name,

@@ -64,6 +64,8 @@ interface PodState {
   uid: string;
   /** When the current container instance started, in ms (precise, unlike status timestamps). */
   startedMs?: number;
+  /** The pod's IP, released when the pod goes. */
+  ip?: string;
   warned: Set<string>;
 }
 
@@ -137,6 +139,8 @@ export class Kubelet extends Controller {
   private readonly pods = new Map<string, PodState>();
   /** Next host number to try in 10.244.0.0/16, so freed IPs are not reused at once (as host-local IPAM). */
   private ipCursor = 2;
+  /** Pod IPs in use; filled from the store on first use, then kept up to date. */
+  private usedIps: Set<string> | undefined;
 
   constructor(api: SandboxApi, options: ControllerOptions = {}) {
     super(api, "kubelet", options);
@@ -165,14 +169,22 @@ export class Kubelet extends Controller {
     }
     const [namespace, name] = splitKey(key);
     let pod = this.api.get(GVR.pods, namespace, name);
-    if (!pod) {
-      this.pods.delete(key);
-      return;
-    }
     let state = this.pods.get(key);
-    if (!state || state.uid !== pod.metadata.uid) {
+    if (state && state.uid !== pod?.metadata.uid) {
+      // Gone, or replaced by a pod of the same name (a StatefulSet's): its IP is free again.
+      if (state.ip) this.ips().delete(state.ip);
+      this.pods.delete(key);
+      state = undefined;
+    }
+    if (!pod) return;
+    if (!state) {
       state = { uid: pod.metadata.uid!, warned: new Set() };
       this.pods.set(key, state);
+    }
+    const podIP = pod.status?.podIP;
+    if (typeof podIP === "string" && state.ip !== podIP) {
+      state.ip = podIP;
+      this.ips().add(podIP);
     }
     if (pod.metadata.deletionTimestamp || isPodTerminal(pod)) return;
     if (!pod.spec?.nodeName) pod = this.bind(pod);
@@ -462,19 +474,28 @@ export class Kubelet extends Controller {
 
   /** A free pod IP in 10.244.0.0/16 (the node's pod CIDR), never .0 or .255 in the last octet. */
   private allocateIp(): string {
-    const used = new Set<string>();
-    for (const p of this.api.list(GVR.pods))
-      if (typeof p.status?.podIP === "string") used.add(p.status.podIP);
+    const used = this.ips();
     for (let i = 0; i < 1 << 16; i++) {
       const n = (this.ipCursor + i) % (1 << 16);
       if ((n & 0xff) === 0 || (n & 0xff) === 0xff || n < 2) continue;
       const ip = `10.244.${n >> 8}.${n & 0xff}`;
       if (!used.has(ip)) {
         this.ipCursor = n + 1;
+        used.add(ip);
         return ip;
       }
     }
     throw new Error("pod IP range 10.244.0.0/16 exhausted");
+  }
+
+  private ips(): Set<string> {
+    if (!this.usedIps) {
+      this.usedIps = new Set();
+      for (const p of this.api.list(GVR.pods)) {
+        if (typeof p.status?.podIP === "string") this.usedIps.add(p.status.podIP);
+      }
+    }
+    return this.usedIps;
   }
 
   /** Registers the node as a kubelet does on start-up, with a Ready status. */

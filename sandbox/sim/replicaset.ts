@@ -22,6 +22,7 @@ import {
   podAvailability,
   podCondition,
   podFromTemplate,
+  podsMatching,
   selectorMatches,
   splitKey,
   writeStatus,
@@ -31,6 +32,9 @@ import {
 const DELETION_COST = "controller.kubernetes.io/pod-deletion-cost";
 
 export class ReplicaSetController extends Controller {
+  /** ReplicaSet key → names of owned pods seen relabelled out of its selector. */
+  private readonly releases = new Map<string, Set<string>>();
+
   constructor(api: SandboxApi, options: ControllerOptions = {}) {
     super(api, "replicaset-controller", options);
   }
@@ -48,8 +52,19 @@ export class ReplicaSetController extends Controller {
 
   /** The pod's ReplicaSet, or for an orphan every ReplicaSet that could adopt it. */
   private keysForPod(event: WatchEvent): string[] {
-    const owners = ownerKeys(event.object, "ReplicaSet");
-    if (owners.length > 0 || event.type === "DELETED" || controllerRef(event.object)) return owners;
+    const pod = event.object;
+    const owners = ownerKeys(pod, "ReplicaSet");
+    if (owners.length > 0 && event.type === "MODIFIED") {
+      // Relabelled out of its ReplicaSet's selector: the ReplicaSet lets go of it.
+      const ref = controllerRef(pod)!;
+      const rs = this.api.get(GVR.replicaSets, pod.metadata.namespace, ref.name);
+      if (rs?.metadata.uid === ref.uid && !selectorMatches(rs.spec?.selector, pod.metadata.labels)) {
+        const set = this.releases.get(owners[0]!) ?? new Set<string>();
+        set.add(pod.metadata.name!);
+        this.releases.set(owners[0]!, set);
+      }
+    }
+    if (owners.length > 0 || event.type === "DELETED" || controllerRef(pod)) return owners;
     return this.api
       .list(GVR.replicaSets, { namespace: event.object.metadata.namespace! })
       .filter((rs) => selectorMatches(rs.spec?.selector, event.object.metadata.labels))
@@ -59,7 +74,18 @@ export class ReplicaSetController extends Controller {
   protected reconcile(key: string): void {
     const [namespace, name] = splitKey(key);
     const rs = this.api.get(GVR.replicaSets, namespace, name);
+    const released = this.releases.get(key);
+    this.releases.delete(key);
     if (!rs) return;
+    for (const podName of released ?? []) {
+      const pod = this.api.get(GVR.pods, namespace, podName);
+      if (
+        pod &&
+        controllerRef(pod)?.uid === rs.metadata.uid &&
+        !selectorMatches(rs.spec?.selector, pod.metadata.labels)
+      )
+        this.release(pod, rs);
+    }
     const pods = this.claimPods(rs);
     const active = pods.filter(isPodActive);
     if (!rs.metadata.deletionTimestamp) this.manageReplicas(rs, active);
@@ -67,18 +93,16 @@ export class ReplicaSetController extends Controller {
   }
 
   /**
-   * ClaimPods: the pods this ReplicaSet controls, adopting matching orphans and releasing owned
-   * pods whose labels no longer match (as the ControllerRefManager does).
+   * ClaimPods: the pods this ReplicaSet controls, adopting matching orphans (as the
+   * ControllerRefManager does). Only pods matching the selector are looked at; owned pods that
+   * were relabelled out of it are released as their change arrives (see keysForPod).
    */
   private claimPods(rs: KubeObject): KubeObject[] {
     const out: KubeObject[] = [];
-    for (const pod of this.api.list(GVR.pods, { namespace: rs.metadata.namespace! })) {
+    for (const pod of podsMatching(this.api, rs.metadata.namespace!, rs.spec?.selector)) {
       const ref = controllerRef(pod);
-      const matches = selectorMatches(rs.spec?.selector, pod.metadata.labels);
-      if (ref?.uid === rs.metadata.uid) {
-        if (matches || rs.metadata.deletionTimestamp) out.push(pod);
-        else this.release(pod, rs);
-      } else if (!ref && matches && !pod.metadata.deletionTimestamp && !rs.metadata.deletionTimestamp) {
+      if (ref?.uid === rs.metadata.uid) out.push(pod);
+      else if (!ref && !pod.metadata.deletionTimestamp && !rs.metadata.deletionTimestamp) {
         out.push(this.adopt(pod, rs) ?? pod);
       }
     }
@@ -142,9 +166,9 @@ export class ReplicaSetController extends Controller {
   private updateStatus(rs: KubeObject): void {
     const current = this.api.get(GVR.replicaSets, rs.metadata.namespace, rs.metadata.name!);
     if (!current || current.metadata.uid !== rs.metadata.uid) return;
-    const pods = this.api
-      .list(GVR.pods, { namespace: rs.metadata.namespace! })
-      .filter((p) => controllerRef(p)?.uid === rs.metadata.uid && isPodActive(p));
+    const pods = podsMatching(this.api, rs.metadata.namespace!, current.spec?.selector).filter(
+      (p) => controllerRef(p)?.uid === rs.metadata.uid && isPodActive(p),
+    );
     const templateLabels: Record<string, string> = isObj(rs.spec?.template?.metadata?.labels)
       ? rs.spec.template.metadata.labels
       : {};

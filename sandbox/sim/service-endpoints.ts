@@ -81,7 +81,10 @@ export function serviceEndpoints(
     : [];
   const publishNotReady = service.spec?.publishNotReadyAddresses === true;
   const out: PodEndpoint[] = [];
-  for (const pod of api.list(GVR.pods, { namespace: service.metadata.namespace! })) {
+  const labelSelector = Object.entries(service.spec.selector as Record<string, string>)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  for (const pod of api.list(GVR.pods, { namespace: service.metadata.namespace!, labelSelector })) {
     if (!selects(service, pod) || !shouldBeInEndpoints(pod, includeTerminating)) continue;
     const resolved: ResolvedPort[] = [];
     for (const p of ports) {

@@ -25,6 +25,7 @@ import {
   ownerKeys,
   podAvailability,
   podFromTemplate,
+  podsMatching,
   safeEncodeHash,
   splitKey,
   writeStatus,
@@ -62,7 +63,7 @@ export class StatefulSetController extends Controller {
   private pods(sts: KubeObject): Map<number, KubeObject> {
     const byOrdinal = new Map<number, KubeObject>();
     const prefix = `${sts.metadata.name}-`;
-    for (const pod of this.api.list(GVR.pods, { namespace: sts.metadata.namespace! })) {
+    for (const pod of podsMatching(this.api, sts.metadata.namespace!, sts.spec?.selector)) {
       if (controllerRef(pod)?.uid !== sts.metadata.uid) continue;
       const name = pod.metadata.name!;
       const suffix = name.startsWith(prefix) ? name.slice(prefix.length) : "";

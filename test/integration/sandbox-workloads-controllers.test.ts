@@ -275,6 +275,19 @@ describe("Deployment rolling update", () => {
     expect(core.store.currentRevision).toBe(rev);
   });
 
+  it("releases a pod relabelled out of its ReplicaSet and replaces it", async () => {
+    start();
+    core.create(R.deployments, deployment("rel", { replicas: 2 }));
+    await settle();
+    const [pod] = list(R.pods, "app=rel");
+    core.patch(R.pods, "default", pod!.metadata.name!, "merge", { metadata: { labels: { app: "debug" } } });
+    await settle();
+    const released = core.get(R.pods, "default", pod!.metadata.name!)!;
+    expect(released.metadata.ownerReferences).toBeUndefined();
+    expect(list(R.pods, "app=rel")).toHaveLength(2);
+    expect(list(R.pods, "app=rel").map((p) => p.metadata.name)).not.toContain(pod!.metadata.name);
+  });
+
   it("stops reconciling after stop()", async () => {
     start();
     controllers!.stop();
