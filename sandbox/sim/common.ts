@@ -357,8 +357,9 @@ export class WorkQueue {
         if (error instanceof ApiError && error.code === 409) {
           // Someone wrote in between: look again at once, backing off only if it keeps happening.
           this.addAfter(key, Math.min(1000, 10 * 2 ** exp));
-        } else if (error instanceof ApiError && error.code === 404) {
-          // Something went away under us; its deletion event usually brings the next pass anyway.
+        } else if (error instanceof ApiError && (error.code === 404 || error.code === 403)) {
+          // Something went away under us (its deletion event usually brings the next pass anyway),
+          // or the namespace is terminating and refuses new objects: try again later, quietly.
           this.addAfter(key, Math.min(5000, 50 * 2 ** exp));
         } else {
           if (n === 1 || n % 10 === 0) this.onError(this.name, key, error);

@@ -17,6 +17,8 @@ import {
 
 const R = {
   pods: { group: "", version: "v1", resource: "pods" },
+  namespaces: { group: "", version: "v1", resource: "namespaces" },
+  serviceAccounts: { group: "", version: "v1", resource: "serviceaccounts" },
   services: { group: "", version: "v1", resource: "services" },
   endpoints: { group: "", version: "v1", resource: "endpoints" },
   events: { group: "", version: "v1", resource: "events" },
@@ -64,17 +66,25 @@ class ManualClock implements Clock {
 let core: SandboxCore;
 let clock: ManualClock;
 let controllers: WorkloadControllers | undefined;
+/** Errors the controllers could not recover from: every test expects none. */
+let errors: string[] = [];
 
 function start(options: { jobBackoffBaseMs?: number } = {}): void {
   clock = new ManualClock();
   core = new SandboxCore(() => clock.now());
   core.bootstrap();
-  controllers = startWorkloadControllers(core, { clock, ...options });
+  errors = [];
+  controllers = startWorkloadControllers(core, {
+    clock,
+    ...options,
+    onError: (controller, key, error) => errors.push(`${controller} ${key}: ${String(error)}`),
+  });
 }
 
 afterEach(() => {
   controllers?.stop();
   controllers = undefined;
+  expect(errors).toEqual([]);
 });
 
 /** Lets queued reconciles run until the store stops changing. */
@@ -286,6 +296,30 @@ describe("Deployment rolling update", () => {
     expect(released.metadata.ownerReferences).toBeUndefined();
     expect(list(R.pods, "app=rel")).toHaveLength(2);
     expect(list(R.pods, "app=rel").map((p) => p.metadata.name)).not.toContain(pod!.metadata.name);
+  });
+
+  it("goes away with its namespace", async () => {
+    start();
+    core.create(R.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "tmp" } });
+    await settle();
+    const d = deployment("ns", {});
+    d.metadata.namespace = "tmp";
+    core.create(R.deployments, d);
+    core.create(R.services, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "ns", namespace: "tmp" },
+      spec: { selector: { app: "ns" }, ports: [{ port: 80 }] },
+    });
+    await settle();
+    expect(list(R.pods, "app=ns", "tmp")).toHaveLength(3);
+    expect(core.get(R.serviceAccounts, "tmp", "default")).toBeDefined();
+    core.delete(R.namespaces, undefined, "tmp");
+    await settle();
+    await new Promise((r) => setTimeout(r, 50));
+    await settle();
+    expect(core.get(R.namespaces, undefined, "tmp")).toBeUndefined();
+    expect(list(R.pods, undefined, "tmp")).toHaveLength(0);
   });
 
   it("stops reconciling after stop()", async () => {
