@@ -105,13 +105,6 @@ export function newControllerRef(owner: KubeObject): OwnerReference {
   };
 }
 
-/** Objects of `gvr` in `namespace` whose controller is `owner`. */
-export function ownedBy(api: SandboxApi, gvr: GroupVersionResource, owner: KubeObject): KubeObject[] {
-  return api
-    .list(gvr, { namespace: owner.metadata.namespace! })
-    .filter((o) => controllerRef(o)?.uid === owner.metadata.uid);
-}
-
 /**
  * A LabelSelector in the string form list() accepts, so the store filters before copying objects
  * (listing a namespace's pods copies every one of them). Undefined for an empty selector.
@@ -256,7 +249,7 @@ export function fnv32a(value: unknown, extra?: string): number {
   return h >>> 0;
 }
 
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (isObj(value)) {
     return `{${Object.keys(value)
