@@ -42,8 +42,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** The API group of an apiVersion: `apps/v1` → `apps`, `v1` → `` (core). */
-export function groupOf(apiVersion: string | undefined): string {
-  if (!apiVersion) return "";
+export function groupOf(apiVersion: unknown): string {
+  if (typeof apiVersion !== "string") return "";
   const slash = apiVersion.indexOf("/");
   return slash < 0 ? "" : apiVersion.slice(0, slash);
 }
