@@ -4,6 +4,7 @@
  * codes: everything below returns values or throws typed errors.
  */
 import { Command, CommanderError, Option } from "commander";
+import { registerAnalysis } from "./analysis.js";
 import { registerInstall } from "./install.js";
 import { formatError } from "./output.js";
 import { registerSandbox } from "./sandbox.js";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSandbox(program);
   registerInstall(program);
+  registerAnalysis(program);
   return program;
 }
 

@@ -3,51 +3,23 @@
  * `prometheus` binary) scraping a prom-client endpoint served here every second. Skipped with a
  * message when the binary is missing, unless REQUIRE_SERVICES=1 (then it fails).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import axios from "axios";
 import { Counter, Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stepRun } from "../../analysis/measurement/index.js";
 import { measureWith } from "../../analysis/providers/index.js";
 import { buildRunSpec } from "../../analysis/run-spec.js";
 import type { AnalysisTemplateSpec } from "../../api/v1alpha1/analysis.js";
+import { prometheusAvailable, type RunningPrometheus, startPrometheus } from "../helpers/prometheus.js";
 
-const binary = spawnSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" }).stdout.trim();
-const required = process.env.REQUIRE_SERVICES === "1";
-if (!binary && !required) {
-  console.warn(
-    "analysis-prometheus-real: skipped, no `prometheus` binary on PATH (apt-get install prometheus); " +
-      "set REQUIRE_SERVICES=1 to make this a failure",
-  );
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-describe.skipIf(!binary && !required)("analysis against a real Prometheus", () => {
-  let dir: string;
+describe.skipIf(!prometheusAvailable())("analysis against a real Prometheus", () => {
   let exporter: Server;
-  let prometheus: ChildProcess | undefined;
+  let prometheus: RunningPrometheus | undefined;
   let address: string;
-  let log = "";
   const clock = { now: () => new Date() };
 
   beforeAll(async () => {
-    if (!binary) throw new Error("REQUIRE_SERVICES=1 but the prometheus binary is not installed");
-    dir = mkdtempSync(join(tmpdir(), "slipway-prom-"));
-
     // Known traffic: checkout answered 990 requests OK and 10 with 500; idle got none yet.
     const registry = new Registry();
     const requests = new Counter({
@@ -72,65 +44,18 @@ describe.skipIf(!binary && !required)("analysis against a real Prometheus", () =
     await new Promise<void>((r) => exporter.listen(0, "127.0.0.1", r));
     const exporterPort = (exporter.address() as AddressInfo).port;
 
-    const config = join(dir, "prometheus.yml");
-    writeFileSync(
-      config,
-      [
-        "global:",
-        "  scrape_interval: 1s",
-        "  evaluation_interval: 1s",
-        "scrape_configs:",
-        "  - job_name: slipway-test",
-        "    static_configs:",
-        `      - targets: ["127.0.0.1:${exporterPort}"]`,
-        "",
-      ].join("\n"),
-    );
-    const port = await freePort();
-    address = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      binary,
-      [
-        `--config.file=${config}`,
-        `--storage.tsdb.path=${join(dir, "data")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    prometheus.stdout?.on("data", (d: Buffer) => {
-      log += d.toString();
-    });
-    prometheus.stderr?.on("data", (d: Buffer) => {
-      log += d.toString();
-    });
-
     // Ready, then at least one scrape with our series in it.
-    const deadline = Date.now() + 45_000;
-    for (;;) {
-      if (prometheus.exitCode !== null) throw new Error(`prometheus exited early:\n${log.slice(-2000)}`);
-      try {
-        const r = await axios.get(`${address}/api/v1/query`, {
-          params: { query: "slipway_analysis_test_requests_total" },
-          timeout: 2000,
-        });
-        if (r.data?.data?.result?.length >= 4) break;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline) throw new Error(`no data from prometheus within 45s:\n${log.slice(-2000)}`);
-      await sleep(250);
-    }
+    prometheus = await startPrometheus({
+      targets: [`127.0.0.1:${exporterPort}`],
+      waitForQuery: "slipway_analysis_test_requests_total",
+      minSeries: 4,
+    });
+    address = prometheus.address;
   });
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((r) => prometheus!.once("exit", r));
-      prometheus.kill("SIGTERM");
-      await Promise.race([exited, sleep(10_000)]);
-      if (prometheus.exitCode === null) prometheus.kill("SIGKILL");
-    }
+    await prometheus?.stop();
     if (exporter) await new Promise((r) => exporter.close(r));
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** The success-rate template users write for Argo, unchanged. */
