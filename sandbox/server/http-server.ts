@@ -13,6 +13,7 @@ import { ApiError, badRequest, internalError, methodNotAllowed } from "../core/e
 import type { ServedResource } from "../core/registry.js";
 import type { DeleteOptions, KubeObject, PatchType } from "../core/types.js";
 import { decodeProtobufRequestBody, PROTOBUF_CONTENT_TYPE } from "../protobuf/http.js";
+import { OPENAPI_V2_PROTOBUF_ACCEPT, prefersOpenApiV2Protobuf } from "../protobuf/openapi-v2.js";
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -23,7 +24,7 @@ import {
   wantsAggregated,
 } from "./discovery.js";
 import { FaultInjector, parseFaultRules } from "./faults.js";
-import { openApiV2, openApiV3Document, openApiV3Root } from "./openapi.js";
+import { openApiV2, openApiV3Document, openApiV3Root, sendOpenApiV2Protobuf } from "./openapi.js";
 import { toTable } from "./table.js";
 import type { Certificates } from "./tls.js";
 import { serveWatch, type WatchHub } from "./watch.js";
@@ -256,6 +257,9 @@ export class SandboxHttpServer {
     }
     if (path === "/sim/faults") return this.handleFaults(req, res, method);
     if (method === "GET") {
+      if (path === "/openapi/v2" && prefersOpenApiV2Protobuf(req.headers.accept)) {
+        return sendOpenApiV2Protobuf(req, res, this.core.registry);
+      }
       const doc = this.discovery(path, req.headers.accept);
       if (doc) return sendJson(res, 200, doc.body, doc.contentType);
     }
@@ -306,12 +310,12 @@ export class SandboxHttpServer {
       };
     }
     if (path === "/openapi/v2") {
-      // Only JSON is served; a client asking for protobuf alone is told so and falls back.
+      // JSON here; handle() has already answered clients that prefer the gnostic protobuf.
       if (accept && !/application\/json|\*\/\*/.test(accept)) {
         throw new ApiError(
           406,
           "NotAcceptable",
-          "only the following media types are accepted: application/json",
+          `only the following media types are accepted: application/json, ${OPENAPI_V2_PROTOBUF_ACCEPT}`,
         );
       }
       return { body: openApiV2(registry) };
