@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterClient, type RequestRecord } from "../../controller/kube/cluster-client.js";
 import { UnknownKindError } from "../../controller/kube/discovery.js";
 import { isNotFound } from "../../controller/kube/errors.js";
+import { EventRecorder } from "../../controller/kube/event-recorder.js";
 import { InformerFactory } from "../../controller/kube/informer-factory.js";
 import { startCluster, type TestCluster, until } from "./controller-helpers.js";
 
@@ -272,5 +273,75 @@ describe("SharedInformer", () => {
     const widget = await until("the widget", () => informer.get("default", "w"));
     expect(widget.spec?.size).toBe(3);
     await factory.stop();
+  });
+});
+
+describe("EventRecorder", () => {
+  it("writes core/v1 Events and counts repeats instead of writing duplicates", async () => {
+    const recorder = new EventRecorder(client, { component: "slipway-controller", host: "pod-1" });
+    const cm = await client.core.createNamespacedConfigMap({
+      namespace: "default",
+      body: { metadata: { name: "ev" } },
+    });
+    const object = { ...cm, apiVersion: "v1", kind: "ConfigMap" };
+    recorder.recordEvent(object, "Normal", "Synced", "applied 3 resources");
+    recorder.recordEvent(object, "Normal", "Synced", "applied 3 resources");
+    recorder.recordEvent(object, "Warning", "SyncFailed", "boom");
+    recorder.recordEvent(object, "Normal", "Synced", "applied 3 resources");
+    await recorder.flush();
+    const list = async () =>
+      (
+        await client.core.listNamespacedEvent({
+          namespace: "default",
+          fieldSelector: "involvedObject.name=ev",
+        })
+      ).items;
+    const events = await list();
+    expect(events.map((e) => [e.reason, e.type, e.count, e.message]).sort()).toEqual([
+      ["SyncFailed", "Warning", 1, "boom"],
+      ["Synced", "Normal", 3, "applied 3 resources"],
+    ]);
+    const synced = events.find((e) => e.reason === "Synced")!;
+    expect(synced.source).toEqual({ component: "slipway-controller", host: "pod-1" });
+    expect(synced.involvedObject).toMatchObject({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      name: "ev",
+      namespace: "default",
+      uid: cm.metadata?.uid,
+    });
+    expect(synced.metadata?.name).toMatch(/^ev\.[0-9a-f]+$/);
+
+    // The Event expired meanwhile (API servers drop them after an hour): a new one is written.
+    await client.core.deleteNamespacedEvent({ namespace: "default", name: synced.metadata!.name! });
+    recorder.recordEvent(object, "Normal", "Synced", "applied 3 resources");
+    await recorder.flush();
+    expect((await list()).filter((e) => e.reason === "Synced").map((e) => e.count)).toEqual([1]);
+
+    // Events of cluster-scoped objects go to "default".
+    const ns = await client.core.readNamespace({ name: "client" });
+    recorder.recordEvent({ ...ns, apiVersion: "v1", kind: "Namespace" }, "Warning", "Odd", "cluster-scoped");
+    await recorder.flush();
+    const nsEvents = await client.core.listNamespacedEvent({
+      namespace: "default",
+      fieldSelector: "involvedObject.name=client",
+    });
+    expect(nsEvents.items.map((e) => [e.involvedObject.kind, e.reason])).toEqual([["Namespace", "Odd"]]);
+  });
+
+  it("never throws into the caller when the API refuses the Event", async () => {
+    await cluster.setFaults([{ verbs: ["create"], resources: ["events"], errorRate: 1, status: 500 }]);
+    try {
+      const recorder = new EventRecorder(client);
+      recorder.recordEvent(
+        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "default" } },
+        "Normal",
+        "Tried",
+        "nothing",
+      );
+      await expect(recorder.flush()).resolves.toBeUndefined();
+    } finally {
+      await cluster.setFaults([]);
+    }
   });
 });
