@@ -34,6 +34,7 @@ import {
   type Measurement,
   type Metric,
   type MetricResult,
+  type RunSummary,
   type SecretKeyRef,
 } from "../api/v1alpha1/index.js";
 import { ageOf } from "./age.js";
@@ -156,7 +157,11 @@ function specPath(pointer: string): string {
  */
 function checkTemplate(t: LoadedTemplate): void {
   const first = Value.Errors(AnalysisTemplateSpec, t.spec).First();
-  if (first) throw new Error(`invalid ${t.label}: ${specPath(first.path)}: ${first.message}`);
+  if (first) {
+    // TypeBox says "Expected required property" at the missing field's own path.
+    const detail = first.message === "Expected required property" ? " is required" : `: ${first.message}`;
+    throw new Error(`invalid ${t.label}: ${specPath(first.path)}${detail}`);
+  }
   try {
     validateTemplateSpec(t.spec);
   } catch (err) {
@@ -179,7 +184,8 @@ function loadTemplateFile(path: string): LoadedTemplate[] {
   const otherKinds: string[] = [];
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     const problem = doc.errors[0];
-    if (problem) throw new Error(`cannot parse ${path}: ${problem.message.split("\n")[0]}`);
+    if (problem)
+      throw new Error(`cannot parse ${path}: ${problem.message.split("\n")[0]!.replace(/:$/, "")}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
     if (typeof value !== "object" || Array.isArray(value)) {
@@ -506,25 +512,28 @@ function measurementRow(result: MetricResult, m: Measurement, wide: boolean): st
   return row;
 }
 
-/** `2 of 3 metrics successful`, `1 successful, 1 failed of 2 metrics`, or "" when nothing decided. */
+const OUTCOMES = ["successful", "failed", "inconclusive", "error"] as const;
+
+/** `1 successful, 1 failed` from a run summary; "" when nothing is decided yet. */
+function tally(summary: RunSummary | undefined): string {
+  return OUTCOMES.filter((k) => (summary?.[k] ?? 0) > 0)
+    .map((k) => `${summary![k]} ${k}`)
+    .join(", ");
+}
+
+/** `2 of 3 metrics successful`, `1 successful, 1 failed of 2 metrics`, plus dry-run outcomes. */
 function countsText(status: AnalysisRunStatus): string {
-  const s = status.runSummary ?? {};
-  const parts = (["successful", "failed", "inconclusive", "error"] as const)
-    .filter((k) => (s[k] ?? 0) > 0)
-    .map((k) => `${s[k]} ${k}`);
-  if (parts.length === 0) return "";
-  const total = s.count ?? 0;
-  const of = `${total} metric${total === 1 ? "" : "s"}`;
-  let text =
-    parts.length === 1 ? `${parts[0]!.replace(/ (\w+)$/, ` of ${of} $1`)}` : `${parts.join(", ")} of ${of}`;
-  const d = status.dryRunSummary ?? {};
-  if ((d.count ?? 0) > 0) {
-    const dry = (["successful", "failed", "inconclusive", "error"] as const)
-      .filter((k) => (d[k] ?? 0) > 0)
-      .map((k) => `${d[k]} ${k}`);
-    if (dry.length) text += `; dry run: ${dry.join(", ")}`;
+  const parts: string[] = [];
+  const decided = tally(status.runSummary);
+  if (decided) {
+    const total = status.runSummary?.count ?? 0;
+    const of = `of ${total} metric${total === 1 ? "" : "s"}`;
+    // One outcome reads better with the total in the middle: "2 of 3 metrics successful".
+    parts.push(decided.includes(",") ? `${decided} ${of}` : decided.replace(/ (\w+)$/, ` ${of} $1`));
   }
-  return text;
+  const dry = tally(status.dryRunSummary);
+  if (dry) parts.push(`dry run: ${dry}`);
+  return parts.join("; ");
 }
 
 function verdictLine(status: AnalysisRunStatus): string {
@@ -659,7 +668,10 @@ async function runAnalysis(options: RunOptions, globals: GlobalOptions): Promise
   const { spec: finalSpec, status } = await drive(spec, {
     measure: measureWith(options.prometheus ? { defaultPrometheusAddress: options.prometheus } : {}),
     resolveSecret: secretReader(cluster, namespace),
-    onStatus: (s) => printer.add(s),
+    onStatus: (s) => {
+      if (tty) process.stderr.write("\r\x1b[K"); // clear the "next measurement" line
+      printer.add(s);
+    },
     onWait: (ms) => {
       if (tty) process.stderr.write(`next measurement in ${Math.ceil(ms / 1000)}s\r`);
     },
