@@ -69,6 +69,9 @@ interface ListBody<T> {
   items?: T[];
 }
 
+/** Built in, so `list(namespace)` does not scan every object (client-go's `NamespaceIndex`). */
+export const NAMESPACE_INDEX = "namespace";
+
 /** A watch that ends sooner than this without delivering anything counts as a failure. */
 const MIN_USEFUL_WATCH_MS = 1000;
 
@@ -126,6 +129,7 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
     this.metrics = settings.registry
       ? informerMetrics(settings.registry, settings.cluster ?? client.name ?? "", this.description)
       : { listed: () => undefined, watched: () => undefined };
+    this.addIndex(NAMESPACE_INDEX, (object) => [object.metadata?.namespace ?? ""]);
     if ("kind" in target) {
       this.apiVersion = target.apiVersion;
       this.kind = target.kind;
@@ -201,13 +205,8 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
 
   /** Cached objects, of one namespace when given, in key order. */
   list(namespace?: string): T[] {
-    const keys = [...this.store.keys()].sort();
-    const out: T[] = [];
-    for (const key of keys) {
-      const object = this.store.get(key)!;
-      if (namespace === undefined || object.metadata?.namespace === namespace) out.push(object);
-    }
-    return out;
+    if (namespace !== undefined) return this.byIndex(NAMESPACE_INDEX, namespace);
+    return this.keys().map((key) => this.store.get(key)!);
   }
 
   keys(): string[] {
@@ -396,8 +395,13 @@ export class SharedInformer<T extends KubernetesObject = KubernetesObject> {
 
   /** List items come without apiVersion and kind; give them the collection's. */
   private typed(object: T): T {
-    if (object.apiVersion && object.kind) return object;
-    return { ...object, apiVersion: object.apiVersion ?? this.apiVersion, kind: object.kind ?? this.kind };
+    if (object.apiVersion && object.kind) {
+      this.kind ||= object.kind;
+      return object;
+    }
+    const apiVersion = object.apiVersion || this.apiVersion || undefined;
+    const kind = object.kind || this.kind || undefined;
+    return { ...object, ...(apiVersion ? { apiVersion } : {}), ...(kind ? { kind } : {}) };
   }
 
   private put(key: string, object: T, old: T | undefined): void {
