@@ -4,9 +4,6 @@
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Command } from "commander";
-import { installManifests } from "../api/v1alpha1/index.js";
-import { apiErrorMessage, applyObjects } from "../controller/kube/apply.js";
-import { loadKubeConfig } from "../controller/kube/kubeconfig.js";
 
 export function registerInstall(program: Command): void {
   program
@@ -15,6 +12,13 @@ export function registerInstall(program: Command): void {
     .option("--install-namespace <ns>", "namespace for the controller and Applications", "slipway-system")
     .action(async (options: { installNamespace: string }, cmd: Command) => {
       const globals = cmd.optsWithGlobals() as { kubeconfig?: string; context?: string };
+      const [{ installManifests }, { apiErrorMessage, applyObjects }, { loadKubeConfig }] = await Promise.all(
+        [
+          import("../api/v1alpha1/index.js"),
+          import("../controller/kube/apply.js"),
+          import("../controller/kube/kubeconfig.js"),
+        ],
+      );
       const kc = loadKubeConfig(globals);
       const objects = installManifests(options.installNamespace) as unknown as KubernetesObject[];
       try {

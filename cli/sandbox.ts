@@ -7,10 +7,6 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
-import { writeKubeconfig } from "../sandbox/kubeconfig.js";
-import { Sandbox } from "../sandbox/sandbox.js";
-import { parseFaultRules } from "../sandbox/server/faults.js";
-import { startSimulation } from "../sandbox/simulation.js";
 
 /** Where `sandbox up --detach` keeps its pid, log and default state. */
 export function slipwayHome(): string {
@@ -57,6 +53,13 @@ async function up(options: UpOptions, kubeconfig: string): Promise<void> {
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port must be a port number, got "${options.port}"`);
+  // Loaded on demand: the sandbox is large, and every other command should start fast.
+  const [{ writeKubeconfig }, { Sandbox }, { parseFaultRules }, { startSimulation }] = await Promise.all([
+    import("../sandbox/kubeconfig.js"),
+    import("../sandbox/sandbox.js"),
+    import("../sandbox/server/faults.js"),
+    import("../sandbox/simulation.js"),
+  ]);
   const faults = options.faults
     ? parseFaultRules(parseYaml(readFileSync(options.faults, "utf8")))
     : undefined;
