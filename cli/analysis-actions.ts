@@ -12,7 +12,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 import { Value } from "@sinclair/typebox/value";
-import type { Command } from "commander";
 import { parseAllDocuments } from "yaml";
 import {
   AnalysisSpecError,
