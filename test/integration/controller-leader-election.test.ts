@@ -86,9 +86,11 @@ describe("LeaderElector", () => {
       const stoppedAt = Date.now();
       await first.elector.stop();
       expect(first.log).toEqual(["started", "signal aborted", "stopped"]);
-      // Released on stop: the successor does not wait for the lease to expire.
+      // Released on stop (holder emptied, unless the successor was already quicker), so the
+      // successor does not wait for the lease to expire.
+      expect(["", other === one ? "one" : "two"]).toContain((await holder("pair")).holderIdentity ?? "");
       await until("the other to lead", () => other.elector.isLeader());
-      expect(Date.now() - stoppedAt).toBeLessThan(800);
+      expect(Date.now() - stoppedAt).toBeLessThan(1000);
       const after = await holder("pair");
       expect(after.holderIdentity).toBe(other === one ? "one" : "two");
       expect(after.leaseTransitions).toBe((spec.leaseTransitions ?? 0) + 1);
