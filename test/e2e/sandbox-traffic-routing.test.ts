@@ -383,10 +383,7 @@ function routeObjects(hashes: Hashes): Obj[] {
   ];
 }
 
-/**
- * A stream of JSON objects, which kubectl reads one by one. Not a `kind: List`: for a List kubectl
- * validates against OpenAPI v2, which the sandbox does not serve (406).
- */
+/** A stream of JSON objects, which `kubectl apply -f -` reads one by one, in order. */
 const list = (items: Obj[]) => items.map((item) => JSON.stringify(item)).join("\n");
 
 /** Namespace → pod-template-hash of each track. */
