@@ -18,7 +18,9 @@
  * await server.close();
  * ```
  *
- * Requires the `git` CLI (which ships `git http-backend` in `git --exec-path`).
+ * Requires the `git` CLI (which ships `git http-backend` in `git --exec-path`). The server runs
+ * in the test's own process, so talk to it only asynchronously: an `execFileSync("git", …)`
+ * against it blocks the event loop that would answer, and hangs.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";

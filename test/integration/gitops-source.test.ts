@@ -87,6 +87,16 @@ describe("RepoCache over smart HTTP", () => {
     expect(cache.lsRemoteCount).toBe(1);
   });
 
+  it("fetches a lightweight or annotated tag that is the first thing asked for", async () => {
+    for (const tag of ["v1", "v1-annotated", "refs/tags/v1-annotated"]) {
+      const { cache } = await newCache();
+      const { sha, dir } = await cache.checkoutRevision(repo.url, tag);
+      expect(sha).toBe(first);
+      expect(cache.fetchCount).toBe(1);
+      expect(await readFile(join(dir, "app/cm.yaml"), "utf8")).toBe(cm("one"));
+    }
+  });
+
   it("resolves a commit that is no branch or tag tip, by full or abbreviated SHA", async () => {
     const extra = await repo.commit({ "app/other.yaml": cm("other") }, "third", { branch: "history" });
     await repo.commit({ "app/other.yaml": cm("other", "2") }, "fourth", { branch: "history" });

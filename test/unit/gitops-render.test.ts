@@ -454,6 +454,124 @@ describe("helm", () => {
     expect(error.message).toBe('value file "../../../../../etc/passwd" points outside the repository');
   });
 
+  /** A stand-in helm that prints its arguments (and the last --values file) as a ConfigMap. */
+  async function argsEchoHelm(extra = ""): Promise<string> {
+    const dir = await tempRepo();
+    const path = join(dir, "helm");
+    await writeFile(
+      path,
+      `#!/bin/sh
+echo "# Source: guestbook/templates/args.yaml"
+printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: args\\ndata:\\n'
+i=0; prev=""; last=""
+for a in "$@"; do
+  i=$((i+1))
+  printf "  a%02d: '%s'\\n" "$i" "$(printf %s "$a" | sed "s/'/''/g")"
+  if [ "$prev" = "--values" ]; then last="$a"; fi
+  prev="$a"
+done
+printf "  lastValues: '%s'\\n" "$(tr '\\n' ';' < "$last")"
+${extra}
+`,
+    );
+    await chmod(path, 0o755);
+    return path;
+  }
+
+  it("maps the Application's helm fields to helm template arguments as Argo CD does", async () => {
+    const helm = await argsEchoHelm();
+    const result = await render(
+      src("helm/guestbook", {
+        helm: {
+          valueFiles: ["values-prod.yaml", "/helm/guestbook/values.yaml"],
+          values: "ignored: because valuesObject wins\n",
+          valuesObject: { greeting: "from-object" },
+          parameters: [
+            { name: "replicas", value: "7" },
+            { name: "hosts", value: "a,b" },
+            { name: "list", value: "{a,b}" },
+            { name: "tag", value: "1.0", forceString: true },
+          ],
+          skipTests: true,
+          kubeVersion: "1.32.0",
+          apiVersions: ["monitoring.coreos.com/v1"],
+        },
+      }),
+      REPO,
+      { tools: { helm }, appName: "guestbook-prod", namespace: "web" },
+    );
+    expect(result.type).toBe("Helm");
+    const data = result.objects[0]!.data as Record<string, string>;
+    const args = Object.keys(data)
+      .filter((k) => k.startsWith("a"))
+      .sort()
+      .map((k) => data[k]!);
+    const prodValues = join(REPO, "helm/guestbook/values-prod.yaml");
+    const baseValues = join(REPO, "helm/guestbook/values.yaml");
+    expect(args.slice(0, 15)).toEqual([
+      "template",
+      "guestbook-prod",
+      ".",
+      "--include-crds",
+      "--namespace",
+      "web",
+      "--skip-tests",
+      "--kube-version",
+      "1.32.0",
+      "--api-versions",
+      "monitoring.coreos.com/v1",
+      "--values",
+      prodValues,
+      "--values",
+      baseValues,
+    ]);
+    expect(args[15]).toBe("--values");
+    expect(args[16]).toMatch(/slipway-helm-.*\/values\.yaml$/);
+    expect(args.slice(17)).toEqual([
+      "--set",
+      "replicas=7",
+      "--set",
+      "hosts=a\\,b",
+      "--set",
+      "list={a,b}",
+      "--set-string",
+      "tag=1.0",
+    ]);
+    expect(data.lastValues).toBe("greeting: from-object;");
+    expect(result.files).toEqual([
+      "helm/guestbook/Chart.yaml",
+      "helm/guestbook/values-prod.yaml",
+      "helm/guestbook/values.yaml",
+    ]);
+  });
+
+  it("names the template a bad object came from", async () => {
+    const helm = await argsEchoHelm(
+      'echo "---"; echo "# Source: guestbook/templates/broken.yaml"; echo "apiVersion: v1"',
+    );
+    const error = await renderError(src("helm/guestbook"), REPO, { tools: { helm } });
+    expect(error.file).toBe("helm/guestbook/Chart.yaml");
+    expect(error.message).toBe(
+      "helm/guestbook/Chart.yaml: guestbook/templates/broken.yaml (document 2): object has no kind",
+    );
+  });
+
+  it("refuses a missing value file unless ignoreMissingValueFiles", async () => {
+    const helm = await argsEchoHelm();
+    const error = await renderError(src("helm/guestbook", { helm: { valueFiles: ["nope.yaml"] } }), REPO, {
+      tools: { helm },
+    });
+    expect(error.message).toBe('value file "nope.yaml" does not exist in the repository');
+    const result = await render(
+      src("helm/guestbook", { helm: { valueFiles: ["nope.yaml"], ignoreMissingValueFiles: true } }),
+      REPO,
+      { tools: { helm } },
+    );
+    expect(result.warnings).toEqual([
+      'value file "nope.yaml" does not exist; ignored (ignoreMissingValueFiles)',
+    ]);
+  });
+
   it.runIf(hasHelm)("renders a chart with release name, value files, values and parameters", async () => {
     const result = await render(
       src("helm/guestbook", {
@@ -501,6 +619,16 @@ describe("jsonnet", () => {
     expect(error).toBeInstanceOf(PathEscapeError);
     expect(error.message).toBe(
       'jsonnet import "/etc/hostname" points outside the repository (referenced from jsonnet/escape/main.jsonnet)',
+    );
+  });
+
+  it("refuses relative imports that climb out of the repository", async () => {
+    const dir = await tempRepo({ "app/main.jsonnet": "local x = import '../../../outside.libsonnet';\nx\n" });
+    const error = await renderError(src("app"), dir, { tools: { jsonnet: null } });
+    expect(error).toBeInstanceOf(PathEscapeError);
+    expect(error.file).toBe("app/main.jsonnet");
+    expect(error.message).toBe(
+      'jsonnet import "../../../outside.libsonnet" points outside the repository (referenced from app/main.jsonnet)',
     );
   });
 

@@ -59,8 +59,8 @@ export async function renderHelm(ctx: RenderContext): Promise<ParsedManifest[]> 
   }
 
   const releaseName = helm.releaseName || ctx.options.appName || "release";
-  const args = ["template", releaseName, ".", "--include-crds"];
-  if (helm.skipCrds) args.pop();
+  const args = ["template", releaseName, "."];
+  if (!helm.skipCrds) args.push("--include-crds");
   const namespace = helm.namespace || ctx.options.namespace;
   if (namespace) args.push("--namespace", namespace);
   if (helm.skipTests) args.push("--skip-tests");

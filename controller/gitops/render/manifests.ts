@@ -18,6 +18,8 @@ import { DuplicateResourceError, RenderError } from "./errors.js";
 /** Where an object came from: a repo-relative file (or tool output label) and a 1-based document. */
 export interface ObjectOrigin {
   file: string;
+  /** For tool output: the template the document came from (Helm's `# Source:` comment). */
+  source?: string;
   document: number;
   /** Index inside a `List` document, when the object was one of its items. */
   item?: number;
@@ -52,7 +54,8 @@ function yaml11Tags(tags: Tags): Tags {
 
 export function describeOrigin(origin: ObjectOrigin): string {
   const item = origin.item === undefined ? "" : `, item ${origin.item}`;
-  return `${origin.file} (document ${origin.document}${item})`;
+  const source = origin.source ? `: ${origin.source}` : "";
+  return `${origin.file}${source} (document ${origin.document}${item})`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -152,12 +155,12 @@ export function parseYamlManifests(text: string, file: string, options: ParseOpt
   let previousEnd = 0;
   docs.forEach((doc, index) => {
     const document = index + 1;
-    let label = file;
+    let source: string | undefined;
     if (options.sourceComments) {
       const head = text.slice(previousEnd, Math.min(doc.range[1], doc.range[0] + 4096));
-      const source = /^#\s*Source:\s*(.+?)\s*$/m.exec(head)?.[1];
-      if (source) label = `${file}: ${source}`;
+      source = /^#\s*Source:\s*(.+?)\s*$/m.exec(head)?.[1];
     }
+    const label = source ? `${file}: ${source}` : file;
     previousEnd = doc.range[2];
     const error = doc.errors[0];
     if (error) {
@@ -181,7 +184,7 @@ export function parseYamlManifests(text: string, file: string, options: ParseOpt
         cause,
       });
     }
-    collectObject(value, { file: label, document }, out);
+    collectObject(value, source ? { file, source, document } : { file, document }, out);
   });
   return out;
 }

@@ -91,8 +91,9 @@ export async function materializeTree(
   await walk(commit.tree, target, "");
 
   let next = 0;
+  let failed = false;
   async function worker(): Promise<void> {
-    while (next < blobs.length) {
+    while (!failed && next < blobs.length) {
       const job = blobs[next++]!;
       const { blob } = await git.readBlob({ fs, gitdir, oid: job.oid, cache });
       result.bytes += blob.byteLength;
@@ -108,6 +109,17 @@ export async function materializeTree(
       }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, blobs.length) }, () => worker()));
+  // Settle every worker before reporting a failure, so the caller's cleanup of `target` never
+  // races a worker still writing into it.
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(PARALLEL, blobs.length) }, () =>
+      worker().catch((error: unknown) => {
+        failed = true;
+        throw error;
+      }),
+    ),
+  );
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (rejected) throw rejected.reason;
   return result;
 }
