@@ -179,6 +179,27 @@ describe("RepoCache over smart HTTP", () => {
     expect((await cache.resolve(own.url, "main", { refresh: true })).sha).toBe(c4);
   });
 
+  it("makes no request at all for a full SHA it already has", async () => {
+    const { cache } = await newCache();
+    await cache.resolve(repo.url, "main");
+    server.resetCounters();
+    expect((await cache.resolve(repo.url, second)).sha).toBe(second);
+    expect(server.requests).toBe(0);
+  });
+
+  it("removes the least recently used checkouts beyond the cap, once out of their grace period", async () => {
+    const { cache, clock } = await newCache({ maxTreesPerRepo: 1, treeGraceMs: 1000 });
+    const a = await cache.checkout(repo.url, first);
+    clock.now += 2000;
+    const b = await cache.checkout(repo.url, second);
+    await expect(lstat(a)).rejects.toThrow(/ENOENT/);
+    expect((await lstat(b)).isDirectory()).toBe(true);
+    // Within the grace period nothing is removed, even over the cap.
+    const again = await cache.checkout(repo.url, first);
+    expect((await lstat(b)).isDirectory()).toBe(true);
+    expect((await lstat(again)).isDirectory()).toBe(true);
+  });
+
   it("keeps its on-disk cache across instances (a controller restart fetches nothing new)", async () => {
     const dir = await tempDir("slipway-cache-");
     const a = new RepoCache({ dir });

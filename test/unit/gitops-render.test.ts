@@ -65,6 +65,11 @@ async function toolOrSkip(tool: "helm" | "jsonnet"): Promise<boolean> {
   return Boolean(found);
 }
 const hasHelm = await toolOrSkip("helm");
+const hasKustomize = Boolean(
+  (await findTool("kustomize", undefined)) ?? (await findTool("kubectl", undefined)),
+);
+if (!hasKustomize)
+  process.stderr.write("skipping real kustomize builds: neither kustomize nor kubectl is on PATH\n");
 const hasJsonnet = await toolOrSkip("jsonnet");
 
 const cm = (name: string, extra = "") =>
@@ -287,66 +292,74 @@ describe("paths never leave the repository", () => {
 });
 
 describe("kustomize", () => {
-  it("builds an overlay (through kubectl kustomize when kustomize is absent)", async () => {
-    const result = await render(src("kustomize/overlays/prod"), REPO);
-    expect(result.type).toBe("Kustomize");
-    const settings = result.objects.find((o) => o.kind === "ConfigMap")!;
-    expect(settings.metadata.name).toMatch(/^settings-[a-z0-9]+$/);
-    expect(result.objects.every((o) => o.metadata.namespace === "prod")).toBe(true);
-    expect(result.files).toEqual(
-      expect.arrayContaining([
-        "kustomize/overlays/prod/kustomization.yaml",
-        "kustomize/base/kustomization.yaml",
-        "kustomize/base/deployment.yaml",
-      ]),
-    );
-  });
+  it.runIf(hasKustomize)(
+    "builds an overlay (through kubectl kustomize when kustomize is absent)",
+    async () => {
+      const result = await render(src("kustomize/overlays/prod"), REPO);
+      expect(result.type).toBe("Kustomize");
+      const settings = result.objects.find((o) => o.kind === "ConfigMap")!;
+      expect(settings.metadata.name).toMatch(/^settings-[a-z0-9]+$/);
+      expect(result.objects.every((o) => o.metadata.namespace === "prod")).toBe(true);
+      expect(result.files).toEqual(
+        expect.arrayContaining([
+          "kustomize/overlays/prod/kustomization.yaml",
+          "kustomize/base/kustomization.yaml",
+          "kustomize/base/deployment.yaml",
+        ]),
+      );
+    },
+  );
 
-  it("applies namePrefix, images, labels, replicas, patches and components from the Application", async () => {
-    const result = await render(
-      src("kustomize/base", {
-        kustomize: {
-          namePrefix: "shop-",
-          nameSuffix: "-v2",
-          images: ["nginx=registry.example/nginx:1.27"],
-          commonLabels: { team: "payments" },
-          commonAnnotations: { owner: "sre" },
-          namespace: "shop",
-          replicas: [{ name: "web", count: "4" }],
-          patches: [
-            {
-              target: { kind: "Service", name: "web" },
-              patch: '[{"op": "add", "path": "/spec/type", "value": "NodePort"}]',
-            },
-          ],
-          components: ["../components/team"],
-        },
-      }),
-      REPO,
-    );
-    const deployment = result.objects.find((o) => o.kind === "Deployment")!;
-    const configMap = result.objects.find((o) => o.kind === "ConfigMap")!;
-    const service = result.objects.find((o) => o.kind === "Service")!;
-    expect(deployment.metadata.name).toBe("shop-web-v2");
-    expect(deployment.metadata.namespace).toBe("shop");
-    expect(deployment.metadata.labels).toEqual({ team: "payments" });
-    expect(deployment.metadata.annotations).toEqual({ owner: "sre", team: "payments" });
-    const spec = deployment.spec as {
-      replicas: number;
-      selector: { matchLabels: Record<string, string> };
-      template: { spec: { containers: { image: string; envFrom: { configMapRef: { name: string } }[] }[] } };
-    };
-    expect(spec.replicas).toBe(4);
-    expect(spec.selector.matchLabels).toEqual({ app: "web", team: "payments" });
-    expect(spec.template.spec.containers[0]!.image).toBe("registry.example/nginx:1.27");
-    // Name references follow the prefix, as with `kustomize edit set nameprefix`.
-    expect(configMap.metadata.name).toMatch(/^shop-settings-v2-[a-z0-9]+$/);
-    expect(spec.template.spec.containers[0]!.envFrom[0]!.configMapRef.name).toBe(configMap.metadata.name);
-    expect((service.spec as { type: string }).type).toBe("NodePort");
-    expect(result.warnings).toEqual([]);
-  });
+  it.runIf(hasKustomize)(
+    "applies namePrefix, images, labels, replicas, patches and components from the Application",
+    async () => {
+      const result = await render(
+        src("kustomize/base", {
+          kustomize: {
+            namePrefix: "shop-",
+            nameSuffix: "-v2",
+            images: ["nginx=registry.example/nginx:1.27"],
+            commonLabels: { team: "payments" },
+            commonAnnotations: { owner: "sre" },
+            namespace: "shop",
+            replicas: [{ name: "web", count: "4" }],
+            patches: [
+              {
+                target: { kind: "Service", name: "web" },
+                patch: '[{"op": "add", "path": "/spec/type", "value": "NodePort"}]',
+              },
+            ],
+            components: ["../components/team"],
+          },
+        }),
+        REPO,
+      );
+      const deployment = result.objects.find((o) => o.kind === "Deployment")!;
+      const configMap = result.objects.find((o) => o.kind === "ConfigMap")!;
+      const service = result.objects.find((o) => o.kind === "Service")!;
+      expect(deployment.metadata.name).toBe("shop-web-v2");
+      expect(deployment.metadata.namespace).toBe("shop");
+      expect(deployment.metadata.labels).toEqual({ team: "payments" });
+      expect(deployment.metadata.annotations).toEqual({ owner: "sre", team: "payments" });
+      const spec = deployment.spec as {
+        replicas: number;
+        selector: { matchLabels: Record<string, string> };
+        template: {
+          spec: { containers: { image: string; envFrom: { configMapRef: { name: string } }[] }[] };
+        };
+      };
+      expect(spec.replicas).toBe(4);
+      expect(spec.selector.matchLabels).toEqual({ app: "web", team: "payments" });
+      expect(spec.template.spec.containers[0]!.image).toBe("registry.example/nginx:1.27");
+      // Name references follow the prefix, as with `kustomize edit set nameprefix`.
+      expect(configMap.metadata.name).toMatch(/^shop-settings-v2-[a-z0-9]+$/);
+      expect(spec.template.spec.containers[0]!.envFrom[0]!.configMapRef.name).toBe(configMap.metadata.name);
+      expect((service.spec as { type: string }).type).toBe("NodePort");
+      expect(result.warnings).toEqual([]);
+    },
+  );
 
-  it("reads patch files from the app directory", async () => {
+  it.runIf(hasKustomize)("reads patch files from the app directory", async () => {
     const result = await render(
       src("kustomize/overlays/prod", {
         kustomize: { patches: [{ path: "replicas-patch.yaml" }] },
@@ -358,17 +371,20 @@ describe("kustomize", () => {
     expect(result.files).toContain("kustomize/overlays/prod/replicas-patch.yaml");
   });
 
-  it("warns when a namePrefix override stacks on the repository's own prefix", async () => {
-    const dir = await tempRepo({
-      "app/kustomization.yaml": "namePrefix: inner-\nresources: [cm.yaml]\n",
-      "app/cm.yaml": cm("x"),
-    });
-    const result = await render(src("app", { kustomize: { namePrefix: "outer-" } }), dir);
-    expect(names(result.objects)).toEqual(["outer-inner-x"]);
-    expect(result.warnings[0]).toMatch(
-      /kustomize.namePrefix "outer-" is applied on top of the repository's own/,
-    );
-  });
+  it.runIf(hasKustomize)(
+    "warns when a namePrefix override stacks on the repository's own prefix",
+    async () => {
+      const dir = await tempRepo({
+        "app/kustomization.yaml": "namePrefix: inner-\nresources: [cm.yaml]\n",
+        "app/cm.yaml": cm("x"),
+      });
+      const result = await render(src("app", { kustomize: { namePrefix: "outer-" } }), dir);
+      expect(names(result.objects)).toEqual(["outer-inner-x"]);
+      expect(result.warnings[0]).toMatch(
+        /kustomize.namePrefix "outer-" is applied on top of the repository's own/,
+      );
+    },
+  );
 
   it("refuses a kustomization that reaches outside the checkout", async () => {
     const error = await renderError(src("kustomize/escape"));
@@ -382,7 +398,7 @@ describe("kustomize", () => {
     );
   });
 
-  it("puts the tool's stderr into the error when the build fails", async () => {
+  it.runIf(hasKustomize)("puts the tool's stderr into the error when the build fails", async () => {
     const dir = await tempRepo({ "app/kustomization.yaml": "resources:\n  - missing.yaml\n" });
     const error = await renderError(src("app"), dir);
     expect(error).toBeInstanceOf(ToolFailedError);
@@ -414,11 +430,14 @@ describe("kustomize", () => {
 });
 
 describe("source type detection", () => {
-  it("prefers a kustomization over a Chart.yaml next to it, as Argo CD does", async () => {
-    const result = await render(src("detect/kustomize-and-chart"), REPO);
-    expect(result.type).toBe("Kustomize");
-    expect(names(result.objects)).toEqual(["from-kustomize"]);
-  });
+  it.runIf(hasKustomize)(
+    "prefers a kustomization over a Chart.yaml next to it, as Argo CD does",
+    async () => {
+      const result = await render(src("detect/kustomize-and-chart"), REPO);
+      expect(result.type).toBe("Kustomize");
+      expect(names(result.objects)).toEqual(["from-kustomize"]);
+    },
+  );
 
   it("lets an explicit field decide, and refuses two", async () => {
     const result = await render(
