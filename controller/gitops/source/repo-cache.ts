@@ -279,6 +279,19 @@ export class RepoCache {
     targetRevision?: string,
     options: { refresh?: boolean } = {},
   ): Promise<ResolvedRevision> {
+    try {
+      return await this.resolveInner(repoURL, targetRevision, options);
+    } catch (error) {
+      // Everything leaves typed: a corrupt cache or fs error becomes a GitSourceError too.
+      throw await this.classify(error, repoURL);
+    }
+  }
+
+  private async resolveInner(
+    repoURL: string,
+    targetRevision: string | undefined,
+    options: { refresh?: boolean },
+  ): Promise<ResolvedRevision> {
     const revision = targetRevision?.trim() || "HEAD";
     const st = this.state(repoURL);
     const lower = revision.toLowerCase();
