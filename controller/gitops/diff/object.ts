@@ -65,8 +65,9 @@ export function identityOf(obj: KubeObject): ResourceIdentity {
   };
 }
 
+/** A ResourceIdentity has top-level `group` and `name`; an object keeps its name in metadata. */
 function toIdentity(obj: KubeObject | ResourceIdentity): ResourceIdentity {
-  return "group" in obj && typeof obj.group === "string" && !("apiVersion" in obj)
+  return typeof obj.group === "string" && typeof obj.name === "string"
     ? (obj as ResourceIdentity)
     : identityOf(obj as KubeObject);
 }
@@ -80,8 +81,10 @@ export function resourceKey(obj: KubeObject | ResourceIdentity): string {
 /** A readable name for messages: `apps/Deployment default/web`, `Namespace prod`. */
 export function describeResource(obj: KubeObject | ResourceIdentity): string {
   const id = toIdentity(obj);
-  const gk = id.group ? `${id.group}/${id.kind}` : id.kind;
-  return id.namespace ? `${gk} ${id.namespace}/${id.name}` : `${gk} ${id.name}`;
+  const kind = id.kind || "<no kind>";
+  const gk = id.group ? `${id.group}/${kind}` : kind;
+  const name = id.name || "<no name>";
+  return id.namespace ? `${gk} ${id.namespace}/${name}` : `${gk} ${name}`;
 }
 
 /** Deep copy of JSON data (structuredClone keeps undefined, which JSON data never has). */

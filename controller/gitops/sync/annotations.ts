@@ -37,6 +37,12 @@ export const ARGO_DELETION_APPROVED = "argocd.argoproj.io/deletion-approved";
 export const REFRESH = "slipway.dev/refresh";
 export const ARGO_REFRESH = "argocd.argoproj.io/refresh";
 
+/**
+ * On hook objects: the sync operation that created them (the plan's `syncId`). A controller that
+ * restarts after creating a hook but before recording it adopts the hook instead of running it twice.
+ */
+export const HOOK_SYNC_ID = "slipway.dev/hook-sync-id";
+
 /** `"true"` leaves the resource out of the app's aggregated health. */
 export const IGNORE_HEALTHCHECK = "slipway.dev/ignore-healthcheck";
 export const ARGO_IGNORE_HEALTHCHECK = "argocd.argoproj.io/ignore-healthcheck";
