@@ -44,6 +44,7 @@ interface PlanFixture {
     refusedContains?: string;
     error?: string;
     options?: Record<string, Partial<SyncOptions>>;
+    objects?: Record<string, KubeObject>;
     warnings?: string[];
   };
 }
@@ -85,6 +86,9 @@ describe("planSync fixtures", () => {
       if (e.pruneBlocked !== undefined) expect(plan.pruneBlocked !== undefined).toBe(e.pruneBlocked);
       if (e.refusedContains) expect(plan.refused).toContain(e.refusedContains);
       if (e.warnings) expect(plan.warnings).toEqual(e.warnings);
+      for (const [name, object] of Object.entries(e.objects ?? {})) {
+        expect(plan.tasks.find((t) => describeResource(t) === name)?.object).toEqual(object);
+      }
       for (const [name, options] of Object.entries(e.options ?? {})) {
         const task = plan.tasks.find((t) => describeResource(t) === name);
         expect(task?.options).toMatchObject(options);

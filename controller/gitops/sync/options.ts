@@ -33,7 +33,11 @@ export interface SyncOptions {
   pruneLast?: boolean;
   /** `PrunePropagationPolicy=foreground|background|orphan` (default foreground). */
   prunePropagationPolicy?: PropagationPolicy;
-  /** `RespectIgnoreDifferences=true`: keep ignored fields' live values when applying. */
+  /**
+   * Keep ignored fields' live values when applying, and leave out fields respected foreign
+   * managers own. Default true in slipway (Argo CD: false); `RespectIgnoreDifferences=false` turns
+   * it off.
+   */
   respectIgnoreDifferences?: boolean;
   /** `SkipDryRunOnMissingResource=true`. */
   skipDryRunOnMissingResource?: boolean;

@@ -8,7 +8,7 @@
  * plan with `nextSyncStep` (step.ts), which needs nothing but the plan and the recorded results.
  */
 import type { ResourceRef, ResourceResult, SyncPhase } from "../../../api/v1alpha1/application.js";
-import { type DiffOptions, diffResource } from "../diff/diff.js";
+import { type DiffOptions, diffResource, prepareDesiredForApply } from "../diff/diff.js";
 import {
   describeResource,
   groupOf,
@@ -22,7 +22,7 @@ import { type PlanProblem, SyncPlanError } from "./errors.js";
 import { type HookDeletePolicy, type HookType, hookDeletePoliciesOf, hookTypesOf } from "./hooks.js";
 import { mergeSyncOptions, parseSyncOptions, resourceSyncOptions, type SyncOptions } from "./options.js";
 import { kindRank, phaseRank, waveOf } from "./ordering.js";
-import { isTrackedBy, withTrackingId } from "./tracking.js";
+import { isTrackedBy, trackingAppOf, withTrackingId } from "./tracking.js";
 
 /** Kinds that are cluster-scoped in every cluster; anything else is assumed namespaced. */
 const CLUSTER_SCOPED = new Set([
@@ -95,7 +95,10 @@ export interface SyncPlanInput {
   results?: readonly ResourceResult[];
   /** Resource keys (`group/kind/namespace/name`) known to be in sync, for ApplyOutOfSyncOnly. */
   inSync?: Iterable<string>;
-  /** Used to decide "in sync" when `inSync` is not given. */
+  /**
+   * The app's diff settings (`ignoreDifferences`, managers): decide "in sync" when `inSync` is not
+   * given, and shape what is applied (see RespectIgnoreDifferences).
+   */
   diffOptions?: DiffOptions;
   /** Prunes allowed without confirmation (`--prune-budget N`); default half the app's resources. */
   pruneBudget?: number;
@@ -211,6 +214,28 @@ export function taskResult(
   };
 }
 
+/**
+ * What to send for a desired resource: the manifest with this app's tracking id, and, unless the
+ * app sets `RespectIgnoreDifferences=false`, without the fields the diff ignores (their live values
+ * are kept) or that respected foreign managers own, so a sync never "heals" what the diff says is
+ * not drift (argo-cd #7820, argo-rollouts #3854). Argo CD makes this opt-in; slipway makes it the
+ * default. `Replace=true` sends the whole object, so only the ignoreDifferences part applies there.
+ */
+function applyConfiguration(
+  input: SyncPlanInput,
+  obj: KubeObject,
+  live: KubeObject | undefined,
+  options: SyncOptions,
+): KubeObject {
+  const tracked = withTrackingId(input.app, obj);
+  if (!live || options.respectIgnoreDifferences === false) return tracked;
+  const diffOptions = input.diffOptions ?? {};
+  return prepareDesiredForApply(tracked, live, {
+    ...diffOptions,
+    ...(options.replace ? { respectManagers: [] } : {}),
+  });
+}
+
 function stampHook(obj: KubeObject, syncId: string): KubeObject {
   return {
     ...obj,
@@ -235,7 +260,8 @@ function compareTasks(a: SyncTask, b: SyncTask): number {
 /**
  * Plans one sync. Throws SyncPlanError (naming each resource) for input that cannot be synced:
  * a manifest without apiVersion, kind or name; a sync-wave that is not an integer; an unknown hook
- * type; the same resource twice.
+ * type; the same resource twice; a resource another app tracks when `FailOnSharedResource=true`
+ * (otherwise that is a warning, Argo CD's SharedResourceWarning).
  */
 export function planSync(input: SyncPlanInput): SyncPlan {
   const parsed = parseSyncOptions(input.syncOptions);
@@ -324,6 +350,15 @@ export function planSync(input: SyncPlanInput): SyncPlan {
           continue;
         }
       }
+      const owner = live ? trackingAppOf(live) : undefined;
+      if (owner !== undefined && owner !== input.app) {
+        const message = `${describeResource(obj)} is also managed by app "${owner}"`;
+        if (options.failOnSharedResource) {
+          problems.push({ resource: id, message: `${message} (FailOnSharedResource=true)` });
+          continue;
+        }
+        warnings.push(message);
+      }
       tasks.push({
         ...id,
         id: taskId("Sync", id),
@@ -331,7 +366,7 @@ export function planSync(input: SyncPlanInput): SyncPlan {
         wave: w.wave,
         action: "apply",
         apiVersion: obj.apiVersion,
-        object: withTrackingId(input.app, obj),
+        object: applyConfiguration(input, obj, live, options),
         ...(live ? { live } : {}),
         options,
       });

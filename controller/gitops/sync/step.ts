@@ -159,8 +159,10 @@ export function nextSyncStep(plan: SyncPlan, state: SyncState = {}): SyncStep {
   });
 
   if (plan.needsPruneConfirmation && !state.pruneConfirmed) {
+    const b = plan.pruneBudget;
+    const overBudget = b.enforced && b.prunes > b.limit;
     const waits = plan.tasks
-      .filter((t) => t.action === "prune" && (t.requiresPruneConfirmation || plan.pruneBudget.enforced))
+      .filter((t) => t.action === "prune" && (t.requiresPruneConfirmation || overBudget))
       .map((t) => ({ ...identity(t), reason: "prune needs confirmation" }));
     return {
       ...emptyStep(`waiting for pruning confirmation: ${plan.confirmationMessage ?? ""}`),
