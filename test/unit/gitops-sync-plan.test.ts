@@ -389,6 +389,7 @@ describe("nextSyncStep scenarios", () => {
     describe(`${file}: ${fixture.description}`, () => {
       const reference = runOperation(fixture);
       it("runs the expected steps", () => {
+        // DUMP_TRACE=file writes the traces in fixture form, to review when adding a scenario.
         if (process.env.DUMP_TRACE) {
           appendFileSync(
             process.env.DUMP_TRACE,
