@@ -775,7 +775,13 @@ export class SandboxCore implements SandboxApi {
         if (next.spec.clusterIPs === undefined) next.spec.clusterIPs = existing.spec.clusterIPs;
       }
       this.admit(resource, next, existing, ctx);
-      if (resource.kind === "CustomResourceDefinition") next.status = crdStatus(next, this.timestamp());
+      if (resource.kind === "CustomResourceDefinition") {
+        next.status = crdStatus(
+          next,
+          this.timestamp(),
+          existing.status as Record<string, unknown> | undefined,
+        );
+      }
     }
     next.apiVersion = existing.apiVersion;
     if (this.tracksGeneration(resource)) {

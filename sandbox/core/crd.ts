@@ -76,12 +76,18 @@ export function validateCrd(crd: KubeObject): StatusCause[] {
   return causes;
 }
 
-export function crdStatus(crd: KubeObject, now: string): Obj {
+/** The status the API server gives an accepted CRD; transition times are kept from `previous`. */
+export function crdStatus(crd: KubeObject, now: string, previous?: Obj): Obj {
   const spec = crd.spec as CrdSpec;
+  const before = (previous?.conditions ?? []) as {
+    type: string;
+    status: string;
+    lastTransitionTime?: string;
+  }[];
   const condition = (type: string, reason: string, message: string) => ({
     type,
     status: "True",
-    lastTransitionTime: now,
+    lastTransitionTime: before.find((c) => c.type === type && c.status === "True")?.lastTransitionTime ?? now,
     reason,
     message,
   });
