@@ -4,7 +4,7 @@
  * being idempotent, and the API's answers to malformed requests.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -175,6 +175,43 @@ describe("slipway sandbox", () => {
         await kubectl(kubeconfig, "get", "appproject", "default", "-n", "slipway-system", "-o", "json"),
       );
       expect(project.spec.sourceRepos).toEqual(["*"]);
+    } finally {
+      sandbox.child.kill("SIGTERM");
+      await exited(sandbox.child);
+    }
+  });
+
+  it("injects the faults of --faults FILE", async () => {
+    const kubeconfig = join(dir, "faults.kubeconfig");
+    const faults = join(dir, "faults.yaml");
+    writeFileSync(faults, "- verbs: [list]\n  resources: [configmaps]\n  errorRate: 1\n  status: 500\n");
+    const sandbox = await up(["--port", "0", "--kubeconfig", kubeconfig, "--faults", faults]);
+    try {
+      const failed = await kubectl(kubeconfig, "get", "configmaps").then(
+        () => undefined,
+        (e: { stderr: string }) => e.stderr,
+      );
+      expect(failed).toContain("injected fault");
+      // Other verbs and resources are untouched.
+      expect(await kubectl(kubeconfig, "get", "namespaces", "-o", "name")).toContain("namespace/default");
+      const bad = join(dir, "bad-faults.yaml");
+      writeFileSync(bad, "- errorRate: 2\n");
+      const refused = await run(process.execPath, [
+        CLI,
+        "sandbox",
+        "up",
+        "--port",
+        "0",
+        "--kubeconfig",
+        kubeconfig,
+        "--faults",
+        bad,
+      ]).then(
+        () => undefined,
+        (e: { stderr: string; code: number }) => e,
+      );
+      expect(refused?.code).toBe(1);
+      expect(refused?.stderr).toContain("errorRate must be a number between 0 and 1");
     } finally {
       sandbox.child.kill("SIGTERM");
       await exited(sandbox.child);
