@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { registerAnalysis } from "./analysis.js";
+import { registerController } from "./controller.js";
 import { registerInstall } from "./install.js";
 import { formatError } from "./output.js";
 import { registerSandbox } from "./sandbox.js";
@@ -26,9 +27,16 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSandbox(program);
   registerInstall(program);
+  registerController(program);
   registerAnalysis(program);
   return program;
 }
+
+// `slipway ... | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 
 async function main(): Promise<void> {
   const program = buildProgram();

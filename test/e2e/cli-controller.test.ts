@@ -1,0 +1,100 @@
+/**
+ * `slipway controller` as a process (DESIGN.md "Process contract"): it prints `listening <url>`,
+ * serves /healthz, /readyz and /metrics, takes the slipway-controller Lease, releases it on
+ * SIGTERM and exits 0, and refuses to start, with what to do, when slipway is not installed.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestSandbox, type TestSandbox, waitFor } from "../helpers/sandbox.js";
+
+const run = promisify(execFile);
+const CLI = join(process.cwd(), "dist/cli/main.js");
+let env: TestSandbox;
+
+function startController(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, "controller", "--kubeconfig", env.kubeconfig, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /^listening (http:\/\/\S+)$/m.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.once("exit", (code) => reject(new Error(`controller exited with ${code}: ${out}`)));
+  });
+}
+
+beforeAll(async () => {
+  env = await startTestSandbox({ simulation: false });
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe("slipway controller", () => {
+  it("refuses to start before slipway is installed, saying what to do", async () => {
+    const error = await run(process.execPath, [
+      CLI,
+      "controller",
+      "--kubeconfig",
+      env.kubeconfig,
+      "--http-addr",
+      "127.0.0.1:0",
+    ]).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(error?.code).toBe(1);
+    expect(error?.stderr.trim()).toBe(
+      `error: namespace "slipway-system" not found in ${env.url}: run "slipway install" first (or pass -n)`,
+    );
+  });
+
+  it("serves probes and metrics, leads through the Lease, and releases it on SIGTERM", async () => {
+    await run(process.execPath, [CLI, "install", "--kubeconfig", env.kubeconfig]);
+    const { child, url } = await startController(["--http-addr", "127.0.0.1:0"]);
+    try {
+      expect(await (await fetch(`${url}/healthz`)).text()).toBe("ok\n");
+      const holder = await waitFor(async () => {
+        const lease = await env
+          .kubectlJson(["get", "lease", "slipway-controller", "-n", "slipway-system"])
+          .catch(() => undefined);
+        return lease?.spec?.holderIdentity as string | undefined;
+      });
+      expect(holder).toBeTruthy();
+      await waitFor(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined));
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^slipway_leader\{lease="slipway-system\/slipway-controller"\} 1$/m);
+      expect(metrics).toContain("slipway_kube_requests_total");
+      expect((await fetch(`${url}/nope`)).status).toBe(404);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(0);
+    const lease = await env.kubectlJson(["get", "lease", "slipway-controller", "-n", "slipway-system"]);
+    expect(lease.spec.holderIdentity ?? "").toBe("");
+  });
+
+  it("rejects bad flags with one clear line", async () => {
+    const error = await run(process.execPath, [
+      CLI,
+      "controller",
+      "--kubeconfig",
+      env.kubeconfig,
+      "--app-resync",
+      "soon",
+    ]).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(error?.code).toBe(1);
+    expect(error?.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(error?.stderr).toMatch(/^error: .*soon/);
+  });
+});
