@@ -5,9 +5,11 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { registerAnalysis } from "./analysis.js";
+import { registerApp } from "./app.js";
 import { registerController } from "./controller.js";
 import { registerInstall } from "./install.js";
 import { formatError } from "./output.js";
+import { registerRepo } from "./repo.js";
 import { registerSandbox } from "./sandbox.js";
 
 export function buildProgram(): Command {
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerInstall(program);
   registerController(program);
   registerAnalysis(program);
+  registerApp(program);
+  registerRepo(program);
   return program;
 }
 
