@@ -14,7 +14,17 @@ export {
 } from "./expr/index.js";
 export * from "./measurement/index.js";
 export { measureWith, type ProviderDeps, providerFor } from "./providers/index.js";
-export { type MeasurementValue, type MetricProvider, ProviderError } from "./providers/provider.js";
+export {
+  type DecidedMeasurement,
+  type InFlightMeasurement,
+  isDecided,
+  isInFlight,
+  type MeasureInfo,
+  type MeasurementValue,
+  type MeasureOutcome,
+  type MetricProvider,
+  ProviderError,
+} from "./providers/provider.js";
 export {
   type BuildRunOptions,
   buildRunSpec,

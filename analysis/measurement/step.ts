@@ -12,7 +12,13 @@ import type {
   Metric,
   MetricResult,
 } from "../../api/v1alpha1/analysis.js";
-import type { MeasurementValue } from "../providers/provider.js";
+import {
+  isDecided,
+  isInFlight,
+  type MeasureInfo,
+  type MeasurementValue,
+  type MeasureOutcome,
+} from "../providers/provider.js";
 import { resolveRunMetrics, type SecretResolver } from "../run-spec.js";
 import { validateMetrics } from "../validate.js";
 import { assessMetric, assessRun, limitBreach } from "./assess.js";
@@ -28,8 +34,21 @@ export interface Clock {
 
 export interface StepOptions {
   clock: Clock;
-  /** Takes one measurement of an args-resolved metric; a rejection becomes an Error measurement. */
-  measure: (metric: Metric, signal?: AbortSignal) => Promise<MeasurementValue>;
+  /**
+   * Takes one measurement of an args-resolved metric; a rejection becomes an Error measurement.
+   * An in-flight outcome (a Job started) is stored with phase Running and no `finishedAt`.
+   */
+  measure: (metric: Metric, signal?: AbortSignal, info?: MeasureInfo) => Promise<MeasureOutcome>;
+  /**
+   * Looks at an in-flight measurement again, on every step until it has an outcome (a Job that
+   * completed or failed). Without it an in-flight measurement ends as an Error.
+   */
+  resume?: (metric: Metric, measurement: Measurement, signal?: AbortSignal) => Promise<MeasureOutcome>;
+  /**
+   * Stops an in-flight measurement when the run terminates (deletes the Job). The measurement
+   * then ends Successful with "Metric Terminated", as Argo's; a rejection ends it as an Error.
+   */
+  terminate?: (metric: Metric, measurement: Measurement, signal?: AbortSignal) => Promise<void>;
   /** Reads `valueFrom.secretKeyRef` args. */
   resolveSecret?: SecretResolver;
   signal?: AbortSignal;
@@ -37,9 +56,12 @@ export interface StepOptions {
 
 export interface StepResult {
   status: AnalysisRunStatus;
-  /** Milliseconds until the next call is useful; undefined once the run is complete. */
+  /**
+   * Milliseconds until the next call is useful; undefined once the run is complete, or while it
+   * only waits for in-flight measurements whose provider reports changes by itself (watches).
+   */
   requeueAfter?: number;
-  /** Whether `status` differs from the input (write it back only then). */
+  /** Whether `status` differs from the input (write it back only then). Key order does not count. */
   changed: boolean;
 }
 
@@ -109,33 +131,120 @@ function record(result: MetricResult, phase: AnalysisPhase): void {
   }
 }
 
+/** The last measurement when it has no outcome yet (a Job still running). */
+function inFlightOf(result: MetricResult | undefined): Measurement | undefined {
+  const last = result?.measurements?.at(-1);
+  return last && !last.finishedAt ? last : undefined;
+}
+
+interface Taken {
+  m: Measurement;
+  v?: MeasurementValue;
+  /** The provider asked to be called again this soon (in-flight measurements only). */
+  recheckAfterMs?: number;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Takes a new measurement, or resumes the in-flight one. A still-running measurement keeps its
+ * stored fields (so an unchanged Job writes nothing); an outcome replaces it, keeping its
+ * `startedAt` and metadata (`job-name`).
+ */
 async function takeMeasurement(
   metric: Metric,
+  result: MetricResult | undefined,
   opts: StepOptions,
   secrets: readonly string[],
-): Promise<{ m: Measurement; v?: MeasurementValue }> {
-  const startedAt = iso(opts.clock.now());
+): Promise<Taken> {
+  const resuming = inFlightOf(result);
+  const startedAt = resuming?.startedAt ?? iso(opts.clock.now());
   let measurement: Measurement;
   let value: MeasurementValue | undefined;
   try {
-    value = await opts.measure(metric, opts.signal);
-    const decision = decideMeasurement(metric, value.result);
-    measurement = {
-      phase: decision.phase,
-      ...(decision.message ? { message: decision.message } : {}),
-      value: value.value,
-      ...(value.metadata && Object.keys(value.metadata).length ? { metadata: value.metadata } : {}),
-    };
+    let outcome: MeasureOutcome;
+    if (resuming) {
+      if (!opts.resume) throw new Error("the measurement was in flight and nothing can resume it");
+      outcome = await opts.resume(metric, resuming, opts.signal);
+    } else {
+      const ordinal = (result?.count ?? 0) + (result?.error ?? 0) + 1;
+      outcome = await opts.measure(metric, opts.signal, { ordinal });
+    }
+    if (isInFlight(outcome)) {
+      const m: Measurement = resuming
+        ? structuredClone(resuming)
+        : { phase: "Running", startedAt, metadata: {} };
+      m.metadata = { ...m.metadata, ...outcome.metadata };
+      const message = redact(outcome.message, secrets);
+      if (message !== undefined) m.message = message;
+      return {
+        m,
+        ...(outcome.recheckAfterMs !== undefined ? { recheckAfterMs: outcome.recheckAfterMs } : {}),
+      };
+    }
+    if (isDecided(outcome)) {
+      measurement = {
+        phase: outcome.phase,
+        ...(outcome.message ? { message: outcome.message } : {}),
+        ...(outcome.value !== undefined ? { value: outcome.value } : {}),
+      };
+      const metadata = { ...resuming?.metadata, ...outcome.metadata };
+      if (Object.keys(metadata).length) measurement.metadata = metadata;
+    } else {
+      value = outcome;
+      const decision = decideMeasurement(metric, value.result);
+      measurement = {
+        phase: decision.phase,
+        ...(decision.message ? { message: decision.message } : {}),
+        value: value.value,
+      };
+      const metadata = { ...resuming?.metadata, ...value.metadata };
+      if (Object.keys(metadata).length) measurement.metadata = metadata;
+    }
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    measurement = { phase: "Error", message: message || "measurement failed" };
+    measurement = { phase: "Error", message: messageOf(err) || "measurement failed" };
+    if (resuming?.metadata && Object.keys(resuming.metadata).length)
+      measurement.metadata = { ...resuming.metadata };
   }
   measurement.startedAt = startedAt;
   measurement.finishedAt = iso(opts.clock.now());
   measurement.message = redact(measurement.message, secrets);
   if (measurement.message === undefined) delete measurement.message;
   if (measurement.value !== undefined) measurement.value = redact(measurement.value, secrets);
-  return { m: measurement, v: value };
+  return { m: measurement, ...(value ? { v: value } : {}) };
+}
+
+/**
+ * Ends the in-flight measurements of a terminating run, as Argo's runMeasurements does: the
+ * provider stops the work (deletes the Job) and the measurement counts as Successful ("Metric
+ * Terminated"); if stopping fails, as an Error with the reason.
+ */
+async function terminateInFlight(
+  metrics: readonly Metric[],
+  results: MetricResult[],
+  opts: StepOptions,
+  secrets: readonly string[],
+): Promise<void> {
+  const open = metrics
+    .map((metric) => ({ metric, result: results.find((r) => r.name === metric.name) }))
+    .filter((x): x is { metric: Metric; result: MetricResult } => inFlightOf(x.result) !== undefined);
+  await Promise.all(
+    open.map(async ({ metric, result }) => {
+      const last = inFlightOf(result)!;
+      const m = structuredClone(last);
+      try {
+        await opts.terminate?.(metric, last, opts.signal);
+        m.phase = "Successful";
+        m.message = "Metric Terminated";
+      } catch (err) {
+        m.phase = "Error";
+        m.message = redact(messageOf(err), secrets) || "could not terminate the measurement";
+      }
+      m.finishedAt = iso(opts.clock.now());
+      result.measurements![result.measurements!.length - 1] = m;
+      record(result, m.phase);
+    }),
+  );
 }
 
 /** Updates each metric's phase (and message on change) from its counters. */
@@ -189,20 +298,32 @@ export async function stepRun(run: RunLike, opts: StepOptions): Promise<StepResu
 
   const startedAt = new Date(status.startedAt);
   const terminating = isTerminating(run.spec, results);
+  // In-flight measurements are looked at on every step (a Job's change wakes the reconciler),
+  // unless the provider stored a `resumeAt` still ahead; others when their time has come.
   const due = terminating
     ? []
-    : metrics.filter((m) =>
-        isMeasurementDue(
-          m,
-          results.find((r) => r.name === m.name),
-          startedAt,
-          now,
-        ),
-      );
+    : metrics.filter((m) => {
+        const result = results.find((r) => r.name === m.name);
+        const open = inFlightOf(result);
+        if (open) return !open.resumeAt || Date.parse(open.resumeAt) <= now.getTime();
+        return isMeasurementDue(m, result, startedAt, now);
+      });
+  if (terminating) await terminateInFlight(metrics, results, opts, secrets);
 
-  const taken = await Promise.all(due.map((m) => takeMeasurement(m, opts, secrets)));
+  const taken = await Promise.all(
+    due.map((m) =>
+      takeMeasurement(
+        m,
+        results.find((r) => r.name === m.name),
+        opts,
+        secrets,
+      ),
+    ),
+  );
+  let recheckAfter: number | undefined;
   due.forEach((metric, i) => {
-    const { m, v } = taken[i]!;
+    const { m, v, recheckAfterMs } = taken[i]!;
+    if (recheckAfterMs !== undefined) recheckAfter = Math.min(recheckAfter ?? recheckAfterMs, recheckAfterMs);
     let result = results.find((r) => r.name === metric.name);
     if (!result) {
       result = newResult(metric.name, dryRun.has(metric.name));
@@ -214,14 +335,17 @@ export async function stepRun(run: RunLike, opts: StepOptions): Promise<StepResu
     // An in-flight measurement (a Job) is replaced by its outcome, not followed by it.
     if (measurements.length > 0 && !measurements.at(-1)!.finishedAt) measurements.pop();
     measurements.push(m);
-    record(result, m.phase);
+    if (m.finishedAt) record(result, m.phase);
   });
 
   assessMetrics(metrics, results, terminating);
   // A metric that just failed makes the run terminate; Argo reaches the same state on the
   // reconcile its own status update triggers, here it is one step.
   const nowTerminating = terminating || isTerminating(run.spec, results);
-  if (nowTerminating && !terminating) assessMetrics(metrics, results, true);
+  if (nowTerminating && !terminating) {
+    await terminateInFlight(metrics, results, opts, secrets);
+    assessMetrics(metrics, results, true);
+  }
 
   for (const metric of metrics) {
     const result = results.find((r) => r.name === metric.name);
@@ -255,18 +379,32 @@ export async function stepRun(run: RunLike, opts: StepOptions): Promise<StepResu
   } else {
     const after = opts.clock.now();
     for (const metric of metrics) {
-      const at = nextMeasurementAt(
-        metric,
-        results.find((r) => r.name === metric.name),
-        startedAt,
-        after,
-      );
+      const result = results.find((r) => r.name === metric.name);
+      // In flight: the provider's own events (or its recheck hint, or a stored resumeAt) bring
+      // the next step.
+      const open = inFlightOf(result);
+      if (open && !open.resumeAt) continue;
+      const at = nextMeasurementAt(metric, result, startedAt, after);
       if (at === undefined) continue;
       const wait = Math.max(0, at.getTime() - after.getTime());
       requeueAfter = requeueAfter === undefined ? wait : Math.min(requeueAfter, wait);
     }
+    if (recheckAfter !== undefined) requeueAfter = Math.min(requeueAfter ?? recheckAfter, recheckAfter);
   }
 
-  const changed = JSON.stringify(status) !== JSON.stringify(before);
+  const changed = canonicalJson(status) !== canonicalJson(before);
   return { status, changed, ...(requeueAfter !== undefined ? { requeueAfter } : {}) };
+}
+
+/** JSON with object keys sorted: an API server may hand the status back in another key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, o[k]]),
+    );
+  });
 }
