@@ -20,7 +20,7 @@ import {
 import { API_VERSION, DEFAULT_NAMESPACE } from "../api/v1alpha1/index.js";
 import { REFRESH } from "../controller/gitops/sync/annotations.js";
 import type { AppGlobals } from "./app.js";
-import { type AppContext, isAutomated, operationInProgress, withApps } from "./app-client.js";
+import { ApiFailure, type AppContext, isAutomated, operationInProgress, withApps } from "./app-client.js";
 import {
   describeApp,
   healthOf,
@@ -48,6 +48,11 @@ const ARGO_FINALIZERS = [
   "resources-finalizer.argocd.argoproj.io",
   "resources-finalizer.argocd.argoproj.io/background",
 ];
+
+/** On an Application: asks the controller to stop the running operation (it removes the annotation). */
+export const TERMINATE_OP = "slipway.dev/terminate-op";
+
+class OperationEnded extends Error {}
 
 const POLL_MS = 500;
 
@@ -839,25 +844,37 @@ export async function historyApp(name: string, globals: AppGlobals): Promise<voi
 }
 
 /**
- * Ends the running operation as Argo CD's TerminateOperation does: `status.operationState.phase`
- * becomes `Terminating` (through the status subresource) and the controller stops the sync. An
- * operation the controller has not started yet is simply withdrawn.
+ * Ends the running operation. The reconciler (controller/gitops/operation.ts) stops on any of:
+ * the `slipway.dev/terminate-op` annotation, `status.operationState.phase: Terminating` (what
+ * Argo CD's TerminateOperation writes), or `app.operation` removed. The annotation is written
+ * first because it needs only the rights that `sync` needs; the phase is set too when the user
+ * may write the status subresource. An operation the controller has not started yet is simply
+ * withdrawn.
  */
 export async function terminateOp(name: string, globals: AppGlobals): Promise<void> {
   await withApps(globals, async (ctx) => {
     const app = await ctx.getApp(name);
     const phase = app.status?.operationState?.phase;
     if (phase === "Running" || phase === "Terminating") {
-      await ctx.patchApp(
-        name,
-        `terminate the operation of application "${name}"`,
-        (current) => {
-          const now = current.status?.operationState?.phase;
-          if (now !== "Running" && now !== "Terminating") throw new Error("the operation finished meanwhile");
-          return { status: { operationState: { phase: "Terminating" } } };
-        },
-        { subresource: "status" },
-      );
+      await ctx.patchApp(name, `terminate the operation of application "${name}"`, () => ({
+        metadata: { annotations: { [TERMINATE_OP]: "true" } },
+      }));
+      try {
+        await ctx.patchApp(
+          name,
+          `terminate the operation of application "${name}"`,
+          (current) => {
+            const now = current.status?.operationState?.phase;
+            if (now !== "Running" && now !== "Terminating") throw new OperationEnded();
+            return { status: { operationState: { phase: "Terminating" } } };
+          },
+          { subresource: "status" },
+        );
+      } catch (error) {
+        // Finished meanwhile, or no right to write status: the annotation has asked already.
+        const forbidden = error instanceof ApiFailure && error.status === 403;
+        if (!(error instanceof OperationEnded) && !forbidden) throw error;
+      }
       process.stdout.write(`application '${name}': operation terminating\n`);
       return;
     }

@@ -9,6 +9,7 @@ import { ClusterClient } from "../controller/kube/cluster-client.js";
 import { isConflict } from "../controller/kube/errors.js";
 import type { AppGlobals } from "./app.js";
 import {
+  apiStatusCode,
   CRDS_MISSING,
   describeApiError,
   isObjectNotFound,
@@ -17,6 +18,17 @@ import {
 } from "./kube-client.js";
 
 export const APPS_PATH = `/apis/${GROUP}/${VERSION}`;
+
+/** An API failure worded for the user, keeping the HTTP status for callers that decide on it. */
+export class ApiFailure extends Error {
+  override name = "ApiFailure";
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(message);
+  }
+}
 
 /** A ClusterClient for one command, with the namespace of the Applications. */
 export class AppContext {
@@ -50,9 +62,10 @@ export class AppContext {
 
   /** An API failure as the Error to show: CRDs missing, not found, or the server's message. */
   failure(error: unknown, what: string, name?: string): Error {
+    if (error instanceof ApiFailure) return error;
     if (isTypeNotFound(error)) return new Error(CRDS_MISSING);
     if (name !== undefined && isObjectNotFound(error)) return this.notFound(name);
-    return new Error(describeApiError(error, what, this.server()));
+    return new ApiFailure(describeApiError(error, what, this.server()), apiStatusCode(error));
   }
 
   notFound(name: string): Error {

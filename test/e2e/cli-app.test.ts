@@ -593,7 +593,7 @@ describe("slipway app sync|wait|history|rollback|terminate-op (SIMULATED control
     expect((await getApp("guestbook")).operation).toBeUndefined();
   });
 
-  it("terminate-op marks a running operation Terminating through the status subresource", async () => {
+  it("terminate-op asks the controller to stop: annotation, and phase Terminating via the status subresource", async () => {
     const none = await slipway(["app", "terminate-op", "guestbook"]);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("no operation is in progress");
@@ -609,7 +609,10 @@ describe("slipway app sync|wait|history|rollback|terminate-op (SIMULATED control
     expect(await ok(["app", "terminate-op", "guestbook"])).toBe(
       "application 'guestbook': operation terminating\n",
     );
-    expect((await getApp("guestbook")).status.operationState.phase).toBe("Terminating");
+    const app = await getApp("guestbook");
+    expect(app.status.operationState.phase).toBe("Terminating");
+    expect(app.metadata.annotations["slipway.dev/terminate-op"]).toBe("true");
+    await patchApp("guestbook", { metadata: { annotations: { "slipway.dev/terminate-op": null } } });
     await patchStatus("guestbook", { operationState: { phase: "Failed", message: "terminated" } });
   });
 
