@@ -3,7 +3,16 @@ import { join, resolve } from "node:path";
 import { parseDuration } from "../analysis/duration.js";
 import { loadKubeConfig } from "../controller/kube/kubeconfig.js";
 import { type ControllerFactory, ControllerManager } from "../controller/manager.js";
-import type { ControllerFlags } from "./controller.js";
+
+export interface ControllerFlags {
+  namespace?: string;
+  httpAddr: string;
+  redis?: string;
+  appResync: string;
+  workers: string;
+  repoCacheDir?: string;
+  leaderElection: boolean;
+}
 
 /** The reconcilers this build runs; each issue's controller is added here as it lands. */
 async function controllerFactories(): Promise<ControllerFactory[]> {

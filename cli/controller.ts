@@ -2,16 +2,7 @@
  * `slipway controller`: runs the controller process (see DESIGN.md "Process contract").
  */
 import type { Command } from "commander";
-
-export interface ControllerFlags {
-  namespace?: string;
-  httpAddr: string;
-  redis?: string;
-  appResync: string;
-  workers: string;
-  repoCacheDir?: string;
-  leaderElection: boolean;
-}
+import type { ControllerFlags } from "./controller-actions.js";
 
 export function registerController(program: Command): void {
   program
