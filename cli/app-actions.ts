@@ -19,8 +19,14 @@ import {
 } from "../api/v1alpha1/application.js";
 import { API_VERSION, DEFAULT_NAMESPACE } from "../api/v1alpha1/index.js";
 import { REFRESH } from "../controller/gitops/sync/annotations.js";
-import type { AppGlobals } from "./app.js";
-import { ApiFailure, type AppContext, isAutomated, operationInProgress, withApps } from "./app-client.js";
+import {
+  ApiFailure,
+  type AppContext,
+  type AppGlobals,
+  isAutomated,
+  operationInProgress,
+  withApps,
+} from "./app-client.js";
 import {
   describeApp,
   healthOf,

@@ -7,17 +7,20 @@ import type { Application } from "../api/v1alpha1/application.js";
 import { DEFAULT_NAMESPACE, GROUP, VERSION } from "../api/v1alpha1/index.js";
 import { ClusterClient } from "../controller/kube/cluster-client.js";
 import { isConflict } from "../controller/kube/errors.js";
-import type { AppGlobals } from "./app.js";
 import {
   apiStatusCode,
   CRDS_MISSING,
   describeApiError,
+  type GlobalOptions,
   isObjectNotFound,
   isTypeNotFound,
   LazyCluster,
 } from "./kube-client.js";
 
 export const APPS_PATH = `/apis/${GROUP}/${VERSION}`;
+
+/** The global flags plus `-N/--app-namespace` of `app` and `repo`. */
+export type AppGlobals = GlobalOptions & { appNamespace?: string };
 
 /** An API failure worded for the user, keeping the HTTP status for callers that decide on it. */
 export class ApiFailure extends Error {

@@ -8,7 +8,7 @@
  */
 import { resolve } from "node:path";
 import { stringify } from "yaml";
-import type { Application, ApplicationSource } from "../api/v1alpha1/application.js";
+import type { Application, ApplicationSource, ResourceStatus } from "../api/v1alpha1/application.js";
 import { diffResource } from "../controller/gitops/diff/diff.js";
 import { groupOf, type KubeObject, resourceKey } from "../controller/gitops/diff/object.js";
 import { maskSecret } from "../controller/gitops/diff/secret.js";
@@ -17,8 +17,7 @@ import { isHook } from "../controller/gitops/sync/hooks.js";
 import { isNamespacedKind } from "../controller/gitops/sync/plan.js";
 import { isTrackedBy, withTrackingId } from "../controller/gitops/sync/tracking.js";
 import { UnknownKindError } from "../controller/kube/discovery.js";
-import type { AppGlobals } from "./app.js";
-import { type AppContext, withApps } from "./app-client.js";
+import { type AppContext, type AppGlobals, withApps } from "./app-client.js";
 import { listRepositorySecrets, repoCache } from "./app-git.js";
 import { formatError } from "./output.js";
 
@@ -116,6 +115,15 @@ async function readLive(ctx: AppContext, ref: KubeObject): Promise<KubeObject | 
   }
 }
 
+/** A reference object for a resource of `status.resources`, to read it live. */
+function refOf(r: ResourceStatus): KubeObject {
+  return {
+    apiVersion: r.group ? `${r.group}/${r.version ?? "v1"}` : (r.version ?? "v1"),
+    kind: r.kind,
+    metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
+  };
+}
+
 /** Managed resources the controller reported that Git no longer has (they would be pruned). */
 async function extraneous(
   ctx: AppContext,
@@ -123,22 +131,31 @@ async function extraneous(
   desired: readonly KubeObject[],
 ): Promise<KubeObject[]> {
   const wanted = new Set(desired.map((o) => resourceKey(o)));
-  const out: KubeObject[] = [];
-  for (const r of app.status?.resources ?? []) {
-    if (r.hook) continue;
-    const key = `${r.group ?? ""}/${r.kind}/${r.namespace ?? ""}/${r.name}`;
-    if (wanted.has(key)) continue;
-    const apiVersion = r.group ? `${r.group}/${r.version ?? "v1"}` : (r.version ?? "v1");
-    const ref: KubeObject = {
-      apiVersion,
-      kind: r.kind,
-      metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
-    };
-    const live = await readLive(ctx, ref);
-    if (live && isTrackedBy(app.metadata.name ?? "", live)) out.push(live);
-  }
+  const refs = (app.status?.resources ?? [])
+    .filter((r) => !r.hook && !wanted.has(`${r.group ?? ""}/${r.kind}/${r.namespace ?? ""}/${r.name}`))
+    .map(refOf);
+  const lives = await mapLimit(refs, READ_CONCURRENCY, (ref) => readLive(ctx, ref));
+  return lives.filter(
+    (live): live is KubeObject => live !== undefined && isTrackedBy(app.metadata.name ?? "", live),
+  );
+}
+
+/** `fn` over `items` with at most `limit` in flight, results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
+
+/** Live reads in flight at once: enough for large apps, gentle on the API server. */
+const READ_CONCURRENCY = 16;
 
 const header = (obj: KubeObject) =>
   `===== ${groupOf(obj.apiVersion)}/${obj.kind ?? ""} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""} ======`;
@@ -156,10 +173,10 @@ export async function diffApp(name: string, options: DiffOptions, globals: AppGl
         modified = true;
         out.push(`\n${header(obj)}\n${(lines ?? []).join("\n")}\n`);
       };
-      for (const obj of desired.objects) {
-        if (isHook(obj)) continue;
-        const live = await readLive(ctx, obj);
-        const result = diffResource(obj, live, compare);
+      const compared = desired.objects.filter((o) => !isHook(o));
+      const lives = await mapLimit(compared, READ_CONCURRENCY, (o) => readLive(ctx, o));
+      for (const [i, obj] of compared.entries()) {
+        const result = diffResource(obj, lives[i], compare);
         if (result.modified) show(obj, result.lines);
       }
       for (const live of await extraneous(ctx, app, desired.objects)) {
@@ -197,19 +214,10 @@ export async function manifestsApp(
       objects = (await renderDesired(ctx, app, options)).objects.map((o) => maskSecret(o));
     } else {
       // The resources the controller reported; before it has, the ones Git describes.
-      const reported = (app.status?.resources ?? []).map(
-        (r): KubeObject => ({
-          apiVersion: r.group ? `${r.group}/${r.version ?? "v1"}` : (r.version ?? "v1"),
-          kind: r.kind,
-          metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
-        }),
-      );
+      const reported = (app.status?.resources ?? []).map(refOf);
       const refs = reported.length ? reported : (await renderDesired(ctx, app, {})).objects;
-      objects = [];
-      for (const ref of refs) {
-        const live = await readLive(ctx, ref);
-        if (live) objects.push(presentable(live));
-      }
+      const lives = await mapLimit(refs, READ_CONCURRENCY, (ref) => readLive(ctx, ref));
+      objects = lives.filter((o): o is KubeObject => o !== undefined).map(presentable);
     }
     if (globals.output === "json") {
       process.stdout.write(

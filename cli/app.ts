@@ -19,8 +19,8 @@ import type {
   SyncOptions,
   WaitOptions,
 } from "./app-actions.js";
+import type { AppGlobals } from "./app-client.js";
 import type { DiffOptions, ManifestsOptions } from "./app-local.js";
-import type { GlobalOptions } from "./kube-client.js";
 
 /** Repeatable flags; no commander default, so help does not print `(default: [])`. */
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -31,8 +31,6 @@ function parseBool(value: string): boolean {
   if (/^(false|0|no)$/i.test(value)) return false;
   throw new Error(`expected true or false, got "${value}"`);
 }
-
-export type AppGlobals = GlobalOptions & { appNamespace?: string };
 
 const globalsOf = (cmd: Command) => cmd.optsWithGlobals() as AppGlobals;
 

@@ -13,8 +13,7 @@ import { createHash } from "node:crypto";
 import type { V1Secret } from "@kubernetes/client-node";
 import { redactURL } from "../controller/gitops/source/index.js";
 import { SECRET_TYPE_LABEL } from "../controller/gitops/sync/annotations.js";
-import type { AppGlobals } from "./app.js";
-import { type AppContext, withApps } from "./app-client.js";
+import { type AppContext, type AppGlobals, withApps } from "./app-client.js";
 import {
   listRepositorySecrets,
   parseRepositorySecret,

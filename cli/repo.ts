@@ -3,7 +3,7 @@
  * when a command runs so that `slipway --help` starts fast.
  */
 import { type Command, Option } from "commander";
-import type { AppGlobals } from "./app.js";
+import type { AppGlobals } from "./app-client.js";
 import type { AddOptions } from "./repo-actions.js";
 
 const globalsOf = (cmd: Command) => cmd.optsWithGlobals() as AppGlobals;
