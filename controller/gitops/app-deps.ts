@@ -37,6 +37,8 @@ export interface AppMemo {
   diffs: Map<string, DiffMemo>;
   /** The last successful comparison: what ApplyOutOfSyncOnly may skip. */
   lastCompare?: { source: string; sha: string; inSync: Set<string> };
+  /** The last comparison failed; Git refs were last re-checked for it at `refsCheckedAt`. */
+  failing?: { refsCheckedAt: number };
 }
 
 export interface AppDeps {

@@ -64,6 +64,9 @@ type Comparison =
       source?: ApplicationSource;
     };
 
+/** How often an app whose comparison fails asks Git for refs again while it retries. */
+const ERROR_REF_CHECK_MS = 5_000;
+
 /** Desired states per render result and destination namespace (weak: they leave with the render cache). */
 const desiredCache = new WeakMap<RenderResult, Map<string, Promise<DesiredState>>>();
 
@@ -204,7 +207,8 @@ export class AppRun implements OperationHost {
 
   async run(): Promise<ReconcileResult> {
     const refresh = readAnnotation(this.app.metadata.annotations, "refresh");
-    let cmp = await this.compare(refresh === "hard");
+    // Any refresh asks Git again (a moved ref is seen at once); a hard one also renders afresh.
+    let cmp = await this.compare(refresh !== undefined, refresh === "hard");
     this.applyComparison(cmp);
 
     let requeue: number | undefined;
@@ -319,6 +323,7 @@ export class AppRun implements OperationHost {
   }
 
   private failed(message: string, source?: ApplicationSource): Comparison {
+    this.memo.failing ??= { refsCheckedAt: 0 };
     return { ok: false, type: "ComparisonError", message, ...(source ? { source } : {}) };
   }
 
@@ -341,7 +346,7 @@ export class AppRun implements OperationHost {
     };
   }
 
-  private async compare(hard: boolean): Promise<Comparison> {
+  private async compare(refs: boolean, hard: boolean): Promise<Comparison> {
     const spec = this.app.spec;
     if (!spec.source && (spec.sources?.length ?? 0) > 1) {
       return this.invalid("multiple sources (spec.sources) are not supported yet; use spec.source");
@@ -358,9 +363,16 @@ export class AppRun implements OperationHost {
     const refused = sourceViolation(project, source.repoURL) ?? destinationViolation(project, destination);
     if (refused) return this.invalid(refused, source);
 
+    // An app in error re-checks Git refs as it retries (at most every few seconds), so the commit
+    // that fixes it is seen without waiting for the shared ref check's interval.
+    const failing = this.memo.failing;
+    const recheck =
+      refs || (failing !== undefined && this.now() - failing.refsCheckedAt >= ERROR_REF_CHECK_MS);
+    if (failing && recheck) failing.refsCheckedAt = this.now();
     let sha: string;
     try {
-      sha = (await this.deps.repoCache.resolve(source.repoURL, source.targetRevision, { refresh: hard })).sha;
+      sha = (await this.deps.repoCache.resolve(source.repoURL, source.targetRevision, { refresh: recheck }))
+        .sha;
     } catch (error) {
       return this.failed(errorMessage(error), source);
     }
@@ -385,6 +397,7 @@ export class AppRun implements OperationHost {
       return this.failed(`cannot read the live state: ${errorMessage(error)}`, source);
     }
     this.memo.lastCompare = { source: JSON.stringify(source), sha, inSync: result.inSync };
+    delete this.memo.failing;
     return { ok: true, source, sha, desired, result, render };
   }
 

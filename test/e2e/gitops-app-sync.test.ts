@@ -15,7 +15,6 @@ import {
   NS,
   type RunningController,
   startGitopsEnv,
-  writesOf,
 } from "./gitops-harness.js";
 
 let env: GitopsEnv;
@@ -91,5 +90,336 @@ describe("manual sync through the operation field", () => {
     expect(cm.metadata.annotations["slipway.dev/tracking-id"]).toBe("manual:/ConfigMap:team-a/settings");
     const healthy = await env.waitApp("manual", "Healthy", (a) => a.status?.health?.status === "Healthy");
     expect(healthy.status?.summary?.images).toEqual(["nginx:1.27"]);
+  });
+});
+
+/** Annotates an app so the controller refreshes it now (as `slipway app refresh` does). */
+async function refresh(name: string): Promise<void> {
+  await env.sb.kubectlOk([
+    "annotate",
+    "--overwrite",
+    "applications.slipway.dev",
+    name,
+    "-n",
+    NS,
+    "slipway.dev/refresh=normal",
+  ]);
+}
+
+async function requestOperation(name: string, operation: Record<string, unknown>): Promise<void> {
+  await env.sb.kubectlOk([
+    "patch",
+    "applications.slipway.dev",
+    name,
+    "-n",
+    NS,
+    "--type",
+    "merge",
+    "-p",
+    JSON.stringify({ operation }),
+  ]);
+}
+
+/** Waits until the controller has made no request for `quietMs`. */
+async function quiet(quietMs = 1500): Promise<void> {
+  await ctl.recorder.flush();
+  let seen = ctl.requests.length;
+  let since = Date.now();
+  await waitFor(
+    () => {
+      if (ctl.requests.length !== seen) {
+        seen = ctl.requests.length;
+        since = Date.now();
+        return false;
+      }
+      return Date.now() - since >= quietMs;
+    },
+    { timeoutMs: 20_000, intervalMs: 100, message: "the controller to go quiet" },
+  );
+}
+
+describe("steady state", () => {
+  it("a resync of an unchanged app makes no API request and writes nothing", async () => {
+    await env.waitApp(
+      "manual",
+      "Synced and Healthy",
+      (a) => synced()(a) && a.status?.health?.status === "Healthy",
+    );
+    await quiet();
+    const before = ctl.requests.length;
+    const reconciles = ctl.apps.reconciler.reconciles;
+    const status = (await env.app("manual")).status;
+    for (let i = 0; i < 3; i++) await ctl.apps.resyncAll();
+    expect(ctl.apps.reconciler.reconciles).toBeGreaterThanOrEqual(reconciles + 3);
+    await ctl.recorder.flush();
+    expect(ctl.requests.slice(before)).toEqual([]);
+    expect((await env.app("manual")).status).toEqual(status);
+  });
+});
+
+describe("automated sync", () => {
+  let first: string;
+  beforeAll(async () => {
+    first = await env.repo.commit({
+      "auto/cm.yaml": configMap("auto-cm", { color: "red" }),
+      "auto/extra.yaml": configMap("auto-extra", { keep: "me" }),
+      "auto/deploy.yaml": [
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata: { name: api }",
+        "spec:",
+        "  replicas: 2",
+        "  selector: { matchLabels: { app: api } }",
+        "  template:",
+        "    metadata: { labels: { app: api } }",
+        "    spec: { containers: [{ name: api, image: 'example/api:1' }] }",
+        "",
+      ].join("\n"),
+    });
+    await env.applyJson(
+      application("auto", env.repo.url, "auto", "team-b", {
+        syncPolicy: { automated: { selfHeal: true } },
+      }),
+    );
+  });
+
+  it("syncs a new app by itself", async () => {
+    const app = await env.waitApp(
+      "auto",
+      "auto-synced",
+      (a) => synced(first)(a) && a.status?.operationState?.phase === "Succeeded",
+    );
+    expect(app.status?.operationState?.operation.initiatedBy).toEqual({
+      username: "automated-sync",
+      automated: true,
+    });
+    expect(
+      (await env.sb.kubectlJson<KubeJson>(["get", "configmap", "auto-cm", "-n", "team-b"])).data,
+    ).toEqual({ color: "red" });
+  });
+
+  it("heals drift from the watch (the resync is an hour away)", async () => {
+    await env.sb.kubectlOk([
+      "patch",
+      "configmap",
+      "auto-cm",
+      "-n",
+      "team-b",
+      "--type",
+      "merge",
+      "-p",
+      '{"data":{"color":"hacked"}}',
+    ]);
+    await env.sb.kubectlOk(["scale", "deployment", "api", "-n", "team-b", "--replicas=5"]);
+    await waitFor(
+      async () => {
+        const cm = await env.sb.kubectlJson<KubeJson>(["get", "configmap", "auto-cm", "-n", "team-b"]);
+        const deploy = await env.sb.kubectlJson<KubeJson>(["get", "deployment", "api", "-n", "team-b"]);
+        return cm.data.color === "red" && deploy.spec.replicas === 2;
+      },
+      { timeoutMs: 15_000, message: "self-heal" },
+    );
+    const app = await env.waitApp("auto", "Synced after heal", synced(first));
+    expect(app.status?.history?.length).toBeGreaterThanOrEqual(2);
+    expect(app.status?.history?.at(-1)?.initiatedBy?.automated).toBe(true);
+  });
+
+  it("picks up a commit delivered by a signed GitHub webhook at once", async () => {
+    const secret = "webhook-s3cret";
+    await env.applyJson({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "slipway-secret", namespace: NS },
+      stringData: { "webhook.github.secret": secret },
+    });
+    const second = await env.repo.commit({ "auto/cm.yaml": configMap("auto-cm", { color: "green" }) });
+    const payload = JSON.stringify({
+      ref: "refs/heads/main",
+      after: second,
+      repository: {
+        clone_url: env.repo.url,
+        html_url: env.repo.url.replace(/\.git$/, ""),
+        default_branch: "main",
+      },
+      commits: [{ id: second, added: [], removed: [], modified: ["auto/cm.yaml"] }],
+    });
+    const post = (signature: string | undefined) =>
+      fetch(`${ctl.url}/api/webhook`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "X-GitHub-Event": "push",
+          ...(signature ? { "X-Hub-Signature-256": signature } : {}),
+        },
+        body: payload,
+      });
+    // The informer must have seen the Secret before the signature can be checked against it.
+    await waitFor(async () => (await post("sha256=00")).status === 401, { timeoutMs: 10_000 });
+    expect((await post(undefined)).status).toBe(401);
+    const signed = await post(`sha256=${createHmac("sha256", secret).update(payload).digest("hex")}`);
+    expect(signed.status).toBe(200);
+    expect(await signed.text()).toContain("auto");
+    const app = await env.waitApp("auto", "synced to the pushed commit", synced(second), 10_000);
+    expect(app.status?.operationState?.syncResult?.revision).toBe(second);
+    expect(
+      (await env.sb.kubectlJson<KubeJson>(["get", "configmap", "auto-cm", "-n", "team-b"])).data,
+    ).toEqual({ color: "green" });
+  });
+
+  it("does not prune without automated prune: the resource shows requiresPruning", async () => {
+    const third = await env.repo.commit({ "auto/extra.yaml": null });
+    await refresh("auto");
+    const app = await env.waitApp("auto", "extra requires pruning", (a) =>
+      Boolean(a.status?.resources?.some((r) => r.name === "auto-extra" && r.requiresPruning)),
+    );
+    expect(app.status?.sync).toMatchObject({ status: "OutOfSync", revision: third });
+    expect((await env.sb.kubectl(["get", "configmap", "auto-extra", "-n", "team-b"])).code).toBe(0);
+  });
+
+  it("prunes a removed manifest with automated prune", async () => {
+    await env.sb.kubectlOk([
+      "patch",
+      "applications.slipway.dev",
+      "auto",
+      "-n",
+      NS,
+      "--type",
+      "merge",
+      "-p",
+      '{"spec":{"syncPolicy":{"automated":{"selfHeal":true,"prune":true}}}}',
+    ]);
+    await waitFor(
+      async () => (await env.sb.kubectl(["get", "configmap", "auto-extra", "-n", "team-b"])).code !== 0,
+      {
+        timeoutMs: 15_000,
+        message: "auto-extra pruned",
+      },
+    );
+    const app = await env.waitApp("auto", "Synced after prune", (a) => synced()(a));
+    expect(app.status?.resources?.some((r) => r.name === "auto-extra")).toBe(false);
+    expect(
+      app.status?.operationState?.syncResult?.resources?.find((r) => r.name === "auto-extra")?.status,
+    ).toBe("Pruned");
+  });
+});
+
+describe("a broken commit", () => {
+  it("sets ComparisonError naming the file, prunes nothing, and recovers on the next good commit", async () => {
+    const good = await env.repo.commit({
+      "fragile/a.yaml": configMap("fragile-a", { v: "1" }),
+      "fragile/b.yaml": configMap("fragile-b", { v: "1" }),
+    });
+    await env.applyJson(
+      application("fragile", env.repo.url, "fragile", "team-a", {
+        syncPolicy: { automated: { prune: true } },
+      }),
+    );
+    await env.waitApp("fragile", "synced", synced(good));
+    await env.repo.commit({
+      "fragile/a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fragile-a\ndata: [\n",
+    });
+    await refresh("fragile");
+    const broken = await env.waitApp("fragile", "ComparisonError", (a) =>
+      Boolean(a.status?.conditions?.some((c) => c.type === "ComparisonError")),
+    );
+    const condition = broken.status?.conditions?.find((c) => c.type === "ComparisonError");
+    expect(condition?.message).toContain("a.yaml");
+    expect(broken.status?.sync?.status).toBe("Unknown");
+    expect(broken.status?.resources?.map((r) => r.name)).toEqual(["fragile-a", "fragile-b"]);
+    for (const name of ["fragile-a", "fragile-b"]) {
+      expect((await env.sb.kubectl(["get", "configmap", name, "-n", "team-a"])).code).toBe(0);
+    }
+    const fixed = await env.repo.commit({ "fragile/a.yaml": configMap("fragile-a", { v: "2" }) });
+    await refresh("fragile");
+    const recovered = await env.waitApp(
+      "fragile",
+      "recovered",
+      (a) => synced(fixed)(a) && !a.status?.conditions?.length,
+    );
+    expect(recovered.status?.operationState?.phase).toBe("Succeeded");
+    expect(
+      (await env.sb.kubectlJson<KubeJson>(["get", "configmap", "fragile-a", "-n", "team-a"])).data,
+    ).toEqual({ v: "2" });
+  });
+});
+
+describe("history and rollback", () => {
+  it("records each sync and syncs an older commit on request", async () => {
+    const initial = (await env.app("manual")).status?.history?.[0]?.revision;
+    expect(initial).toBeDefined();
+    const next = await env.repo.commit({ "manual/cm.yaml": configMap("settings", { color: "yellow" }) });
+    await refresh("manual");
+    await env.waitApp(
+      "manual",
+      "OutOfSync at the new commit",
+      (a) => a.status?.sync?.revision === next && a.status.sync.status === "OutOfSync",
+    );
+    await requestOperation("manual", { sync: { revision: next }, initiatedBy: { username: "tester" } });
+    await env.waitApp("manual", "second sync", (a) => (a.status?.history?.length ?? 0) === 2 && !a.operation);
+    expect(
+      (await env.sb.kubectlJson<KubeJson>(["get", "configmap", "settings", "-n", "team-a"])).data,
+    ).toEqual({ color: "yellow" });
+
+    await requestOperation("manual", { sync: { revision: initial }, initiatedBy: { username: "tester" } });
+    const rolledBack = await env.waitApp(
+      "manual",
+      "rollback",
+      (a) => (a.status?.history?.length ?? 0) === 3 && !a.operation,
+    );
+    expect(rolledBack.status?.history?.map((h) => [h.id, h.revision])).toEqual([
+      [0, initial],
+      [1, next],
+      [2, initial],
+    ]);
+    expect(
+      (await env.sb.kubectlJson<KubeJson>(["get", "configmap", "settings", "-n", "team-a"])).data,
+    ).toEqual({ color: "blue" });
+    // Compared with the branch again, the app is OutOfSync until synced forward.
+    await env.waitApp("manual", "OutOfSync after rollback", (a) => a.status?.sync?.status === "OutOfSync");
+  });
+});
+
+describe("secrets", () => {
+  it("never shows Secret values in status or events", async () => {
+    const value = "hunter2-very-secret";
+    const sha = await env.repo.commit({
+      "secret/secret.yaml": [
+        "apiVersion: v1",
+        "kind: Secret",
+        "metadata: { name: db }",
+        "type: Opaque",
+        "stringData:",
+        `  password: ${value}`,
+        "",
+      ].join("\n"),
+    });
+    await env.applyJson(
+      application("secret", env.repo.url, "secret", "team-a", { syncPolicy: { automated: {} } }),
+    );
+    await env.waitApp("secret", "synced", synced(sha));
+    const live = await env.sb.kubectlJson<KubeJson>(["get", "secret", "db", "-n", "team-a"]);
+    expect(Buffer.from(live.data.password, "base64").toString()).toBe(value);
+    // Drift on the secret is reported, still without values.
+    await env.sb.kubectlOk([
+      "patch",
+      "secret",
+      "db",
+      "-n",
+      "team-a",
+      "--type",
+      "merge",
+      "-p",
+      '{"stringData":{"password":"other-value"}}',
+    ]);
+    await env.waitApp("secret", "drift reported", (a) => a.status?.sync?.status === "OutOfSync");
+    await ctl.recorder.flush();
+    const everything = JSON.stringify([
+      await env.app("secret"),
+      await env.sb.kubectlJson<KubeJson>(["get", "events", "-n", NS]),
+    ]);
+    for (const leaked of [value, Buffer.from(value).toString("base64"), "other-value"]) {
+      expect(everything).not.toContain(leaked);
+    }
+    expect(everything).toContain("OperationCompleted");
   });
 });
