@@ -36,6 +36,7 @@ import {
   operationLines,
   operationResultTable,
   primarySource,
+  repoMatchKey,
   resourceRows,
   resourcesTable,
   shortSha,
@@ -188,7 +189,10 @@ function checkSchema(app: Application): void {
   }
 }
 
-/** An Application from a file, Argo CD's apiVersion accepted (it is the only difference). */
+/**
+ * An Application from a file, Argo CD's apiVersion accepted (it is the only difference). The
+ * namespace of an Argo CD manifest is Argo's controller namespace, so it is not carried over.
+ */
 function loadAppFile(path: string): Application {
   let text: string;
   try {
@@ -208,7 +212,10 @@ function loadAppFile(path: string): Application {
     if (obj.apiVersion !== API_VERSION && obj.apiVersion !== "argoproj.io/v1alpha1") {
       throw new Error(`${path}: apiVersion ${String(obj.apiVersion)} is not ${API_VERSION}`);
     }
-    apps.push({ ...(value as Application), apiVersion: API_VERSION });
+    const app = { ...(value as Application), apiVersion: API_VERSION } as Application;
+    if (obj.apiVersion !== API_VERSION && app.metadata)
+      app.metadata = { ...app.metadata, namespace: undefined };
+    apps.push(app);
   }
   if (apps.length !== 1) throw new Error(`${path} must hold exactly one Application, found ${apps.length}`);
   return apps[0]!;
@@ -349,7 +356,9 @@ export async function listApps(options: ListOptions, globals: AppGlobals): Promi
     }
     const items = (list.items ?? [])
       .filter((a) => !options.project?.length || options.project.includes(a.spec.project))
-      .filter((a) => !options.repo || primarySource(a)?.repoURL === options.repo)
+      .filter(
+        (a) => !options.repo || repoMatchKey(primarySource(a)?.repoURL ?? "") === repoMatchKey(options.repo),
+      )
       .sort((a, b) => (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
     if (printStructured({ ...list, items }, globals.output)) return;
     if (items.length === 0) {
@@ -445,6 +454,7 @@ export async function setApp(name: string, options: SetOptions, globals: AppGlob
   const given = Object.values(options).some((v) => v !== undefined);
   if (!given) throw new Error('nothing to set: pass at least one flag (see "slipway app set --help")');
   await withApps(globals, async (ctx) => {
+    if (options.project !== undefined) await checkProject(ctx, options.project);
     let changed = false;
     const updated = await ctx.updateApp(name, `update application "${name}"`, (app) => {
       const before = canonical(app.spec);
@@ -453,7 +463,6 @@ export async function setApp(name: string, options: SetOptions, globals: AppGlob
       changed = canonical(app.spec) !== before;
       return app;
     });
-    if (options.project !== undefined) await checkProject(ctx, updated.spec.project);
     if (printStructured(updated, globals.output)) return;
     process.stdout.write(`application '${name}' ${changed ? "updated" : "unchanged"}\n`);
   });
@@ -571,7 +580,7 @@ function initiator(ctx: AppContext): Operation["initiatedBy"] {
 
 /**
  * Writes `operation` unless one is in progress (Argo CD: "another operation is already in
- * progress"); `check` may refuse first. Returns what the operation state was before, so the
+ * progress"); `build` may refuse first, as Argo CD's checks come before that one. Returns what the operation state was before, so the
  * caller can tell the new operation's state from the last one's.
  */
 async function startOperation(
@@ -581,9 +590,10 @@ async function startOperation(
 ): Promise<{ previous: string | undefined; app: Application }> {
   let previous: string | undefined;
   const app = await ctx.patchApp(name, `start an operation on application "${name}"`, (current) => {
+    const operation = build(current);
     if (operationInProgress(current)) throw new Error("another operation is already in progress");
     previous = current.status?.operationState ? canonical(current.status.operationState) : undefined;
-    return { operation: build(current) };
+    return { operation };
   });
   return { previous, app };
 }

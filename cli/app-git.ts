@@ -10,24 +10,13 @@ import type { V1Secret } from "@kubernetes/client-node";
 import { RepoCache, type RepoCredentials } from "../controller/gitops/source/index.js";
 import { SECRET_TYPE_LABEL } from "../controller/gitops/sync/annotations.js";
 import type { AppContext } from "./app-client.js";
+import { repoMatchKey } from "./app-view.js";
 import { apiStatusCode } from "./kube-client.js";
 
 /** Label value of a Secret for one repository. */
 export const REPOSITORY_SECRET_TYPE = "repository";
 /** Label value of a credential template: `url` is a prefix shared by many repositories. */
 export const REPO_CREDS_SECRET_TYPE = "repo-creds";
-
-/**
- * The form URLs are matched in, the controller's (`normalizeGitURL` in controller/gitops):
- * lowercased, without trailing slashes or `.git`, so `…/apps.git` and `…/apps/` are one repository.
- */
-export function repoMatchKey(url: string): string {
-  let repo = url.trim().toLowerCase();
-  while (repo.endsWith("/")) repo = repo.slice(0, -1);
-  if (repo.endsWith(".git")) repo = repo.slice(0, -4);
-  while (repo.endsWith("/")) repo = repo.slice(0, -1);
-  return repo;
-}
 
 /** `$SLIPWAY_CACHE_DIR`, else `$XDG_CACHE_HOME/slipway`, else `~/.cache/slipway` (a temp dir if none is writable). */
 export function cacheDir(): string {

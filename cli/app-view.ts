@@ -16,6 +16,18 @@ import { formatTable } from "./output.js";
 
 export const IN_CLUSTER = "https://kubernetes.default.svc";
 
+/**
+ * The form URLs are matched in, the controller's (`normalizeGitURL` in controller/gitops):
+ * lowercased, without trailing slashes or `.git`, so `…/apps.git` and `…/apps/` are one repository.
+ */
+export function repoMatchKey(url: string): string {
+  let repo = url.trim().toLowerCase();
+  while (repo.endsWith("/")) repo = repo.slice(0, -1);
+  if (repo.endsWith(".git")) repo = repo.slice(0, -4);
+  while (repo.endsWith("/")) repo = repo.slice(0, -1);
+  return repo;
+}
+
 export const oneLine = (text: string | undefined): string => (text ?? "").replace(/\s+/g, " ").trim();
 
 export const shortSha = (sha: string | undefined): string =>

@@ -108,7 +108,7 @@ Examples:
     .argument("<name>", "Application name")
     .option("--revision <rev>", "compare this revision instead of the app's target")
     .option("--local <dir>", "compare the manifests in this local directory instead of Git")
-    .option("--hard-refresh", "ask the Git host for the revision again instead of the cached answer")
+    .option("--hard-refresh", "accepted for argocd compatibility (the CLI always asks the Git host)")
     .addHelpText(
       "after",
       `

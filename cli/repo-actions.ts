@@ -20,8 +20,8 @@ import {
   REPOSITORY_SECRET_TYPE,
   type RepositorySecret,
   repoCache,
-  repoMatchKey,
 } from "./app-git.js";
+import { repoMatchKey } from "./app-view.js";
 import { isObjectNotFound } from "./kube-client.js";
 import { formatTable, printStructured } from "./output.js";
 

@@ -273,7 +273,7 @@ describe("slipway app create|list|get|set", () => {
     expect(noProject.stderr).toContain('project "nope" not found');
   });
 
-  it("creates from an Argo CD manifest with -f", async () => {
+  it("creates from an Argo CD manifest with -f, flags overriding its fields", async () => {
     const file = join(dir, "app.yaml");
     writeFileSync(
       file,
@@ -288,7 +288,8 @@ spec:
   destination: { server: https://kubernetes.default.svc, namespace: guestbook }
 `,
     );
-    expect(await ok(["app", "create", "-f", file, "-N", NS, "--revision", "main"])).toBe(
+    // Argo's namespace (argocd) is not carried over: the app goes to slipway's.
+    expect(await ok(["app", "create", "-f", file, "--revision", "main"])).toBe(
       "application 'from-file' created\n",
     );
     const app = await getApp("from-file");
