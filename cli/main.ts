@@ -10,6 +10,7 @@ import { registerController } from "./controller.js";
 import { registerInstall } from "./install.js";
 import { formatError } from "./output.js";
 import { registerRepo } from "./repo.js";
+import { registerRollout } from "./rollout.js";
 import { registerSandbox } from "./sandbox.js";
 
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerAnalysis(program);
   registerApp(program);
   registerRepo(program);
+  registerRollout(program);
   return program;
 }
 
