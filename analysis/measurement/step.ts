@@ -392,19 +392,24 @@ export async function stepRun(run: RunLike, opts: StepOptions): Promise<StepResu
     if (recheckAfter !== undefined) requeueAfter = Math.min(requeueAfter ?? recheckAfter, recheckAfter);
   }
 
-  const changed = canonicalJson(status) !== canonicalJson(before);
+  const changed = !sameJson(status, before);
   return { status, changed, ...(requeueAfter !== undefined ? { requeueAfter } : {}) };
 }
 
-/** JSON with object keys sorted: an API server may hand the status back in another key order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
-    const o = v as Record<string, unknown>;
-    return Object.fromEntries(
-      Object.keys(o)
-        .sort()
-        .map((k) => [k, o[k]]),
-    );
-  });
+/**
+ * Whether two JSON values are equal as JSON: object key order does not count (an API server may
+ * hand the status back in another order) and keys holding `undefined` count as absent.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => sameJson(x, b[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x).filter((k) => x[k] !== undefined);
+  if (keys.length !== Object.keys(y).filter((k) => y[k] !== undefined).length) return false;
+  return keys.every((k) => sameJson(x[k], y[k]));
 }

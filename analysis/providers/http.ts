@@ -32,9 +32,16 @@ export async function fetchText(
   what: string,
   insecure = false,
 ): Promise<{ status: number; text: string }> {
+  // Answers to analysis queries are small: inflating them costs more CPU than the bytes saved
+  // (a zlib stream per measurement), so ask for them plain unless the metric says otherwise.
+  const given = (config.headers ?? {}) as Record<string, unknown>;
+  const headers = Object.keys(given).some((k) => k.toLowerCase() === "accept-encoding")
+    ? given
+    : { ...given, "Accept-Encoding": "identity" };
   try {
     const res = await http.request<string>({
       ...config,
+      headers: headers as AxiosRequestConfig["headers"],
       ...(insecure ? { httpsAgent: insecureAgent } : {}),
       responseType: "text",
       transformResponse: [(d: unknown) => d],

@@ -28,7 +28,7 @@ export interface AnalysisRunControllerOptions {
   log?: Logger;
   /** Default: a recorder on `client` with component "slipway-controller". */
   recorder?: EventRecorder;
-  /** Runs reconciled at once (measurements wait on the network, so many). Default 32. */
+  /** Runs reconciled at once: a reconcile mostly waits on a provider and a status write, so many. Default 64. */
   concurrency?: number;
   /** Only runs in this namespace; all namespaces when omitted. */
   namespace?: string;
@@ -88,7 +88,7 @@ export function createAnalysisRunController(options: AnalysisRunControllerOption
   return new Controller({
     reconciler,
     name: options.name ?? reconciler.name,
-    concurrency: options.concurrency ?? 32,
+    concurrency: options.concurrency ?? 64,
     log,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.registry ? { registry: options.registry } : {}),

@@ -11,6 +11,7 @@
  * measurements twice; Jobs are named after the measurement's ordinal, so one created just before
  * a crash is found again rather than duplicated.
  */
+import { setMaxListeners } from "node:events";
 import type { KubernetesObject, V1Job } from "@kubernetes/client-node";
 import { Value } from "@sinclair/typebox/value";
 import type { AxiosInstance } from "axios";
@@ -75,10 +76,26 @@ function specProblem(spec: unknown): string | undefined {
 
 export class AnalysisRunReconciler implements Reconciler {
   readonly name = "analysisruns";
+  private readonly signals = new WeakSet<AbortSignal>();
 
   constructor(private readonly options: AnalysisRunReconcilerOptions) {}
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+    // Every concurrent reconcile (and its requests) waits on the controller's one stop signal.
+    if (!this.signals.has(ctx.signal)) {
+      this.signals.add(ctx.signal);
+      setMaxListeners(0, ctx.signal);
+    }
+    try {
+      return await this.reconcileRun(key, ctx);
+    } catch (error) {
+      // A request cut short by a stopping controller is not a failure: the next process goes on.
+      if (ctx.signal.aborted) return {};
+      throw error;
+    }
+  }
+
+  private async reconcileRun(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const { namespace = "", name } = splitKey(key);
     const run = this.options.runs.get(namespace, name);
     if (!run) {
