@@ -12,11 +12,59 @@ export interface ControllerFlags {
   workers: string;
   repoCacheDir?: string;
   leaderElection: boolean;
+  prometheus?: string;
 }
 
-/** The reconcilers this build runs; each issue's controller is added here as it lands. */
-async function controllerFactories(): Promise<ControllerFactory[]> {
-  return [];
+/** The reconcilers this build runs: Applications, AnalysisRuns and Rollouts. */
+async function controllerFactories(flags: ControllerFlags): Promise<ControllerFactory[]> {
+  const [{ createApplicationController }, { createAnalysisRunController }, { createRolloutController }] =
+    await Promise.all([
+      import("../controller/gitops/index.js"),
+      import("../analysis/reconciler/controller.js"),
+      import("../controller/rollouts/index.js"),
+    ]);
+  const applications: ControllerFactory = (deps) => {
+    const apps = createApplicationController({
+      client: deps.client,
+      informers: deps.informers,
+      namespace: deps.namespace,
+      repoCacheDir: deps.repoCacheDir,
+      registry: deps.registry,
+      log: deps.log.child({ controller: "applications" }),
+      recorder: deps.recorder,
+      concurrency: deps.workers,
+      resyncMs: deps.appResyncMs,
+    });
+    return {
+      name: "applications",
+      start: () => apps.start(),
+      stop: () => apps.stop(),
+      webhookHandler: apps.webhookHandler,
+    };
+  };
+  const analysisRuns: ControllerFactory = (deps) => {
+    const runs = createAnalysisRunController({
+      client: deps.client,
+      informers: deps.informers,
+      registry: deps.registry,
+      log: deps.log.child({ controller: "analysisruns" }),
+      recorder: deps.recorder,
+      ...(flags.prometheus ? { defaultPrometheusAddress: flags.prometheus } : {}),
+    });
+    return { name: "analysisruns", start: () => runs.start(), stop: () => runs.stop() };
+  };
+  const rollouts: ControllerFactory = (deps) => {
+    const ro = createRolloutController({
+      client: deps.client,
+      informers: deps.informers,
+      registry: deps.registry,
+      log: deps.log.child({ controller: "rollouts" }),
+      recorder: deps.recorder,
+      concurrency: deps.workers,
+    });
+    return { name: "rollouts", start: () => ro.start(), stop: () => ro.stop() };
+  };
+  return [applications, analysisRuns, rollouts];
 }
 
 export async function runController(
@@ -42,7 +90,7 @@ export async function runController(
     repoCacheDir: resolve(
       flags.repoCacheDir ?? join(process.env.SLIPWAY_HOME ?? join(homedir(), ".slipway"), "repos"),
     ),
-    controllers: await controllerFactories(),
+    controllers: await controllerFactories(flags),
     leaderElection: flags.leaderElection,
     onLostLeadership: () => {
       process.stderr.write(

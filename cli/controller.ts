@@ -18,6 +18,7 @@ export function registerController(program: Command): void {
     .option("--redis <url>", "Redis URL for the shared work queue (also $SLIPWAY_REDIS_URL)")
     .option("--repo-cache-dir <dir>", "where Git repositories are cached (default ~/.slipway/repos)")
     .option("--no-leader-election", "reconcile without taking the slipway-controller Lease")
+    .option("--prometheus <url>", "Prometheus for analysis metrics that leave out their address")
     .addHelpText(
       "after",
       "\nThe controller's namespace (Applications, AppProjects, repository Secrets) is -n/--namespace,\ndefault slipway-system. It reaches the cluster through --kubeconfig/--context, or in-cluster\nwith its service account.",

@@ -4,6 +4,8 @@
  * SIGTERM and exits 0, and refuses to start, with what to do, when slipway is not installed.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,6 +74,43 @@ describe("slipway controller", () => {
       expect(metrics).toMatch(/^slipway_leader\{lease="slipway-system\/slipway-controller"\} 1$/m);
       expect(metrics).toContain("slipway_kube_requests_total");
       expect((await fetch(`${url}/nope`)).status).toBe(404);
+
+      // The process runs the reconcilers: an Application from a local Git repository is synced.
+      const repo = mkdtempSync(join(tmpdir(), "slipway-ctl-repo-"));
+      mkdirSync(join(repo, "app"));
+      writeFileSync(
+        join(repo, "app", "cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-git}\ndata: {color: blue}\n",
+      );
+      const git = (...args: string[]) =>
+        run("git", ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args]);
+      await git("init", "-q", "-b", "main");
+      await git("add", "-A");
+      await git("commit", "-qm", "init");
+      await env.kubectlOk(["apply", "-f", "-"], {
+        input: JSON.stringify({
+          apiVersion: "slipway.dev/v1alpha1",
+          kind: "Application",
+          metadata: { name: "smoke", namespace: "slipway-system" },
+          spec: {
+            project: "default",
+            source: { repoURL: `file://${repo}`, path: "app", targetRevision: "main" },
+            destination: { server: "https://kubernetes.default.svc", namespace: "default" },
+            syncPolicy: { automated: {} },
+          },
+        }),
+      });
+      const color = await waitFor(async () => {
+        const r = await env.kubectl(["get", "configmap", "from-git", "-o", "jsonpath={.data.color}"]);
+        return r.code === 0 && r.stdout ? r.stdout : undefined;
+      });
+      expect(color).toBe("blue");
+      const app = await waitFor(async () => {
+        const a = await env.kubectlJson(["get", "application", "smoke", "-n", "slipway-system"]);
+        return a.status?.sync?.status === "Synced" && a.status?.health?.status === "Healthy" ? a : undefined;
+      });
+      expect(app.status.resources).toHaveLength(1);
+      rmSync(repo, { recursive: true, force: true });
     } finally {
       child.kill("SIGTERM");
     }
