@@ -202,8 +202,10 @@ export class TrafficSimulator {
   private answer(route: RouteState, delivery: Delivery, mirrored: boolean, second: number): void {
     const { pod } = delivery;
     const hash = podTemplateHash(pod);
+    let code = delivery.code ?? 503;
     if (pod) {
       const response = sampleResponse(podBehaviour(pod, this.invalidPodAnnotation), route.random);
+      code = response.code;
       this.metrics.record(
         delivery.namespace,
         delivery.service,
@@ -225,7 +227,7 @@ export class TrafficSimulator {
       );
     }
     if (mirrored) this.window.mirroredCopy(route, second, hash);
-    else this.window.served(route, second, hash, delivery.service);
+    else this.window.served(route, second, hash, delivery.service, code >= 500);
   }
 
   private readonly invalidPodAnnotation = (pod: KubeObject, annotation: string, message: string): void => {

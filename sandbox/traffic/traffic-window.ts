@@ -18,6 +18,11 @@ export interface RouteTraffic {
   byService: Record<string, number>;
   /** Mirrored copies per pod-template hash (counts: their answers are discarded). */
   mirrored: Record<string, number>;
+  /**
+   * Fraction of each pod-template hash's served requests answered with a 5xx: what an analysis
+   * needs when no Prometheus is at hand (`slipway demo` falls back to it through the web provider).
+   */
+  errorRateByHash: Record<string, number>;
 }
 
 export interface TrafficReport {
@@ -28,6 +33,7 @@ export interface TrafficReport {
 interface RouteCounts {
   total: number;
   byHash: Map<string, number>;
+  errorsByHash: Map<string, number>;
   byService: Map<string, number>;
   mirrored: Map<string, number>;
 }
@@ -54,10 +60,11 @@ export class TrafficWindow {
     this.buckets = new Array(capacitySeconds).fill(undefined);
   }
 
-  served(route: RouteId, second: number, hash: string, service: string): void {
+  served(route: RouteId, second: number, hash: string, service: string, failed = false): void {
     const counts = this.counts(route, second);
     counts.total++;
     increment(counts.byHash, hash);
+    if (failed) increment(counts.errorsByHash, hash);
     increment(counts.byService, service);
   }
 
@@ -92,6 +99,7 @@ export class TrafficWindow {
         }
         sum.total += counts.total;
         merge(sum.byHash, counts.byHash);
+        merge(sum.errorsByHash, counts.errorsByHash);
         merge(sum.byService, counts.byService);
         merge(sum.mirrored, counts.mirrored);
       }
@@ -111,6 +119,7 @@ export class TrafficWindow {
         byHash: shares(counts.byHash, counts.total),
         byService: shares(counts.byService, counts.total),
         mirrored: sortedRecord(counts.mirrored),
+        errorRateByHash: errorRates(counts.errorsByHash, counts.byHash),
       });
     }
     this.forgetIdle(last, current);
@@ -147,7 +156,7 @@ export class TrafficWindow {
 }
 
 function emptyCounts(): RouteCounts {
-  return { total: 0, byHash: new Map(), byService: new Map(), mirrored: new Map() };
+  return { total: 0, byHash: new Map(), errorsByHash: new Map(), byService: new Map(), mirrored: new Map() };
 }
 
 function increment(map: Map<string, number>, key: string): void {
@@ -162,6 +171,16 @@ function merge(into: Map<string, number>, from: Map<string, number>): void {
 function shares(counts: Map<string, number>, total: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const key of [...counts.keys()].sort()) out[key] = Math.round((counts.get(key)! / total) * 1e4) / 1e4;
+  return out;
+}
+
+/** Errors over requests per hash, for every hash that answered (0 when none failed). */
+function errorRates(errors: Map<string, number>, served: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of [...served.keys()].sort()) {
+    if (key === "") continue;
+    out[key] = Math.round(((errors.get(key) ?? 0) / served.get(key)!) * 1e4) / 1e4;
+  }
   return out;
 }
 

@@ -330,6 +330,12 @@ describe("TrafficSimulator", () => {
     expect(Math.abs(canaryShare - 0.1)).toBeLessThanOrEqual(4 * sigma);
     expect(route.byHash.aaa111! + canaryShare).toBeCloseTo(1, 3);
     expect(route.byService["shop-canary"]).toBe(canaryShare);
+    // Stable never fails; the canary pod is annotated with a 0.2 error rate (4σ of its n requests).
+    expect(route.errorRateByHash.aaa111).toBe(0);
+    const canaryN = canaryShare * route.total;
+    expect(Math.abs(route.errorRateByHash.bbb222! - 0.2)).toBeLessThanOrEqual(
+      4 * Math.sqrt((0.2 * 0.8) / canaryN),
+    );
     const mirroredCopies = route.mirrored.bbb222!;
     expect(Math.abs(mirroredCopies - route.total * 0.5)).toBeLessThanOrEqual(
       4 * Math.sqrt(route.total * 0.25),
