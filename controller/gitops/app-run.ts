@@ -10,6 +10,7 @@
  * controller last looked. Rewriting every status every resync just to move a timestamp would cost
  * one write per app per resync (and wake every watcher of Applications) for no information.
  */
+import { performance } from "node:perf_hooks";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type {
   Application,
@@ -122,6 +123,10 @@ export class AppRun implements OperationHost {
     return this.ctx.signal;
   }
 
+  get log() {
+    return this.ctx.log;
+  }
+
   now(): number {
     return this.ctx.clock.now();
   }
@@ -208,8 +213,10 @@ export class AppRun implements OperationHost {
   async run(): Promise<ReconcileResult> {
     const refresh = readAnnotation(this.app.metadata.annotations, "refresh");
     // Any refresh asks Git again (a moved ref is seen at once); a hard one also renders afresh.
+    const t0 = performance.now();
     let cmp = await this.compare(refresh !== undefined, refresh === "hard");
     this.applyComparison(cmp);
+    const t1 = performance.now();
 
     let requeue: number | undefined;
     const later = (ms: number | undefined) => {
@@ -246,6 +253,7 @@ export class AppRun implements OperationHost {
       this.applyComparison(cmp);
     }
     this.setConditions(cmp);
+    const t2 = performance.now();
     await this.flush(refresh !== undefined);
     if (refresh !== undefined) {
       const annotations: Record<string, null> = {};
@@ -255,6 +263,16 @@ export class AppRun implements OperationHost {
       await this.patchApp({ metadata: { annotations } });
     }
     this.report();
+    this.ctx.log.debug(
+      {
+        compareMs: Math.round(t1 - t0),
+        operationMs: Math.round(t2 - t1),
+        writeMs: Math.round(performance.now() - t2),
+        sync: this.status.sync?.status,
+        phase: this.status.operationState?.phase,
+      },
+      "application reconciled",
+    );
     if (!cmp.ok && cmp.type === "ComparisonError") throw new ComparisonFailedError(cmp.message);
     const { resyncMs, resyncJitter } = this.deps.settings;
     if (resyncMs > 0) later(Math.max(1, Math.round(resyncMs * (1 - resyncJitter * this.deps.random()))));

@@ -21,7 +21,9 @@
  *   recorded results, and records the same ending — so no history entry is lost or doubled.
  */
 import { createHash } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
 import { formatDuration, parseDuration } from "../../analysis/duration.js";
 import type {
   Application,
@@ -72,6 +74,7 @@ export interface OperationHost {
   readonly dynamic: DynamicClient;
   readonly settings: OperationSettings;
   readonly signal: AbortSignal;
+  readonly log: Logger;
   now(): number;
   /** Writes `status` if it changed. */
   flush(): Promise<void>;
@@ -409,7 +412,18 @@ async function runAttempt(h: OperationHost, mode: "run" | "settle"): Promise<Att
     }
     const acting = step.prune.length + step.apply.length + step.deleteHooks.length;
     if (acting > 0) {
+      const started = performance.now();
       const results = await execute(h, step, dryRun);
+      h.log.debug(
+        {
+          phase: step.phase,
+          wave: step.wave,
+          applied: step.apply.length,
+          pruned: step.prune.length,
+          ms: Math.round(performance.now() - started),
+        },
+        "sync step executed",
+      );
       for (const t of step.apply) if (dryRun) dryApplied.add(resourceKey(t));
       for (const t of step.prune) if (dryRun) dryPruned.add(resourceKey(t));
       changedCluster ||= !dryRun;

@@ -1,0 +1,328 @@
+/**
+ * GitOps benchmark (issue 5), measured against a named baseline in the same run:
+ *
+ * (a) 1,000 ConfigMaps in one Git directory: an Application is created and the time until it is
+ *     Synced (operation Succeeded, every resource compared Synced) is measured, against
+ *     `kubectl apply --server-side -f <dir>` of the same files into an identical fresh sandbox.
+ *     Required ratio ≤ 0.8, aim ≤ 0.3.
+ * (b) 200 Applications × 20 ConfigMaps, steady state: a resync of every app with nothing changed
+ *     must make zero write requests (we report every API request) and finish in < 2 s; the
+ *     controller's RSS is reported.
+ *
+ * Each sandbox runs in its own process (`slipway sandbox up`), as users run it; the controller
+ * runs in this process, so `process.memoryUsage().rss` is the controller's (plus this driver's
+ * few objects). The repository is a local bare repo read through `file://` (the controller's
+ * isomorphic-git path, no Git server in the measurement; kubectl reads local files too).
+ *
+ * Run: npm run build && node dist/bench/gitops.js
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { KubeConfig } from "@kubernetes/client-node";
+import pino from "pino";
+import type { Application } from "../api/v1alpha1/application.js";
+import { installManifests } from "../api/v1alpha1/crds.js";
+import { createApplicationController } from "../controller/gitops/app-controller.js";
+import { ClusterClient, type RequestRecord } from "../controller/kube/cluster-client.js";
+import { InformerFactory } from "../controller/kube/informer-factory.js";
+
+const run = promisify(execFile);
+const root = new URL("../..", import.meta.url).pathname;
+const NS = "slipway-system";
+const CONFIGMAPS = 1000;
+const APPS = 200;
+const PER_APP = 20;
+
+async function startSandbox(dir: string): Promise<{ child: ChildProcess; kubeconfig: string }> {
+  const kubeconfig = join(dir, "kubeconfig");
+  const child = spawn(
+    process.execPath,
+    [join(root, "dist/cli/main.js"), "sandbox", "up", "--port", "0", "--kubeconfig", kubeconfig],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (/^ready \S+$/m.test(out)) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`sandbox exited with ${code} before ready`)));
+  });
+  return { child, kubeconfig };
+}
+
+async function kubectl(
+  kubeconfig: string,
+  cacheDir: string,
+  args: string[],
+  input?: string,
+): Promise<string> {
+  const child = execFile("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", cacheDir, ...args], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (input !== undefined) child.stdin?.end(input);
+  else child.stdin?.end();
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+  if (code !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${code}: ${stderr.trim()}`);
+  return stdout;
+}
+
+async function git(cwd: string, args: string[]): Promise<string> {
+  const { stdout } = await run("git", args, {
+    cwd,
+    maxBuffer: 64 * 1024 * 1024,
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: tmpdir(),
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_AUTHOR_NAME: "bench",
+      GIT_AUTHOR_EMAIL: "bench@slipway.invalid",
+      GIT_COMMITTER_NAME: "bench",
+      GIT_COMMITTER_EMAIL: "bench@slipway.invalid",
+    },
+  });
+  return stdout.trim();
+}
+
+function configMapYaml(name: string, i: number): string {
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  labels:\n    bench: gitops\ndata:\n  index: "${i}"\n  payload: "${"x".repeat(64)}"\n`;
+}
+
+/** A bare repository `<name>.git` with one commit on main made of what `fill` writes; returns its file:// URL. */
+async function makeRepo(dir: string, name: string, fill: (work: string) => void): Promise<string> {
+  const work = join(dir, `${name}-work`);
+  const bare = join(dir, `${name}.git`);
+  mkdirSync(work, { recursive: true });
+  fill(work);
+  await git(dir, ["init", "-q", "--bare", "--initial-branch=main", bare]);
+  await git(work, ["init", "-q", "--initial-branch=main"]);
+  await git(work, ["add", "-A"]);
+  await git(work, ["commit", "-q", "-m", "bench"]);
+  await git(work, ["push", "-q", bare, "main"]);
+  return pathToFileURL(bare).href;
+}
+
+async function install(kubeconfig: string, cacheDir: string): Promise<void> {
+  const manifests = installManifests(NS);
+  for (const items of [
+    manifests.filter((m) => m.kind === "CustomResourceDefinition"),
+    manifests.filter((m) => m.kind !== "CustomResourceDefinition"),
+  ]) {
+    await kubectl(
+      kubeconfig,
+      cacheDir,
+      ["apply", "--server-side", "-f", "-"],
+      JSON.stringify({ apiVersion: "v1", kind: "List", items }),
+    );
+  }
+}
+
+function application(name: string, repoURL: string, path: string, namespace: string): Application {
+  return {
+    apiVersion: "slipway.dev/v1alpha1",
+    kind: "Application",
+    metadata: { name, namespace: NS },
+    spec: {
+      project: "default",
+      source: { repoURL, path, targetRevision: "main" },
+      destination: { server: "https://kubernetes.default.svc", namespace },
+      syncPolicy: { automated: { prune: true } },
+    },
+  };
+}
+
+const isSynced = (app: Application | undefined) =>
+  app?.status?.sync?.status === "Synced" && app.status.operationState?.phase === "Succeeded";
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "slipway-bench-gitops-"));
+  const children: ChildProcess[] = [];
+  const report: string[] = [];
+  try {
+    // Two repositories: 1,000 ConfigMaps in one directory (a), and 200 app directories of 20 (b).
+    const thousandRepo = await makeRepo(dir, "thousand", (work) => {
+      mkdirSync(join(work, "thousand"), { recursive: true });
+      for (let i = 0; i < CONFIGMAPS; i++)
+        writeFileSync(join(work, "thousand", `cm-${i}.yaml`), configMapYaml(`cm-${i}`, i));
+    });
+    const appsRepo = await makeRepo(dir, "apps", (work) => {
+      for (let a = 0; a < APPS; a++) {
+        mkdirSync(join(work, "apps", `app-${a}`), { recursive: true });
+        for (let i = 0; i < PER_APP; i++) {
+          writeFileSync(join(work, "apps", `app-${a}`, `cm-${i}.yaml`), configMapYaml(`app-${a}-cm-${i}`, i));
+        }
+      }
+    });
+    const work = join(dir, "thousand-work");
+
+    // Two identical fresh sandboxes.
+    const [a, b] = await Promise.all([
+      startSandbox(mkdtempSync(join(dir, "a-"))),
+      startSandbox(mkdtempSync(join(dir, "b-"))),
+    ]);
+    children.push(a.child, b.child);
+    const cacheA = join(dir, "kubectl-cache-a");
+    const cacheB = join(dir, "kubectl-cache-b");
+    await kubectl(a.kubeconfig, cacheA, ["create", "namespace", "bench"]);
+    await kubectl(b.kubeconfig, cacheB, ["create", "namespace", "bench"]);
+    await install(a.kubeconfig, cacheA);
+
+    // (a) baseline: kubectl apply --server-side of the same files.
+    const k0 = performance.now();
+    await kubectl(b.kubeconfig, cacheB, [
+      "apply",
+      "--server-side",
+      "-n",
+      "bench",
+      "-f",
+      join(work, "thousand"),
+    ]);
+    const kubectlSeconds = (performance.now() - k0) / 1000;
+    const applied = (
+      await kubectl(b.kubeconfig, cacheB, [
+        "get",
+        "configmaps",
+        "-n",
+        "bench",
+        "-l",
+        "bench=gitops",
+        "-o",
+        "name",
+      ])
+    )
+      .trim()
+      .split("\n").length;
+
+    // The controller, in this process, against sandbox A.
+    const kc = new KubeConfig();
+    kc.loadFromFile(a.kubeconfig);
+    const requests: RequestRecord[] = [];
+    const client = new ClusterClient(kc, { onRequest: (r) => requests.push(r) });
+    const informers = new InformerFactory(client, {});
+    const log = pino({ level: process.env.SLIPWAY_BENCH_LOG ?? "silent" });
+    const controller = createApplicationController({
+      client,
+      informers,
+      namespace: NS,
+      repoCacheDir: join(dir, "repo-cache"),
+      log,
+      resyncMs: 3_600_000,
+    });
+    informers.start();
+    await controller.start();
+    const appCache = informers.forResource(
+      { apiVersion: "slipway.dev/v1alpha1", kind: "Application" },
+      { namespace: NS },
+    );
+    const getApp = (name: string) => appCache.get(NS, name) as unknown as Application | undefined;
+    const waitUntil = async (what: string, check: () => boolean, timeoutMs: number) => {
+      const deadline = performance.now() + timeoutMs;
+      while (!check()) {
+        if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+
+    // (a) the Application: created → Synced.
+    const c0 = performance.now();
+    await client.dynamic.create(application("thousand", thousandRepo, "thousand", "bench") as never);
+    await waitUntil("the 1,000-ConfigMap app to be Synced", () => isSynced(getApp("thousand")), 300_000);
+    const appSeconds = (performance.now() - c0) / 1000;
+    const thousand = getApp("thousand")!;
+    const ratio = appSeconds / kubectlSeconds;
+    report.push(
+      `(a) 1,000 ConfigMaps: kubectl apply --server-side ${kubectlSeconds.toFixed(2)} s (${applied} applied); ` +
+        `Application created → Synced ${appSeconds.toFixed(2)} s (${thousand.status?.resources?.length} resources, ` +
+        `${thousand.status?.operationState?.syncResult?.resources?.length} results)`,
+    );
+    report.push(
+      `    ratio controller / kubectl = ${ratio.toFixed(2)} (required ≤ 0.8, aim ≤ 0.3) ${ratio <= 0.8 ? "PASS" : "FAIL"}`,
+    );
+
+    if (process.env.SLIPWAY_BENCH_ONLY === "a") {
+      await controller.stop();
+      await informers.stop();
+      client.close();
+      process.exitCode = ratio <= 0.8 ? 0 : 1;
+      return;
+    }
+
+    // (b) 200 apps × 20 ConfigMaps.
+    const s0 = performance.now();
+    await Promise.all(
+      Array.from({ length: APPS }, (_, i) =>
+        client.dynamic.create(application(`app-${i}`, appsRepo, `apps/app-${i}`, "bench") as never),
+      ),
+    );
+    await waitUntil(
+      "200 apps to be Synced",
+      () => Array.from({ length: APPS }, (_, i) => getApp(`app-${i}`)).every(isSynced),
+      600_000,
+    );
+    const initialSeconds = (performance.now() - s0) / 1000;
+    // Let the last watch events and status writes settle.
+    let seen = requests.length;
+    let quietSince = performance.now();
+    await waitUntil(
+      "the controller to go quiet",
+      () => {
+        if (requests.length !== seen) {
+          seen = requests.length;
+          quietSince = performance.now();
+        }
+        return performance.now() - quietSince > 2000;
+      },
+      120_000,
+    );
+    const before = requests.length;
+    const reconcilesBefore = controller.reconciler.reconciles;
+    const r0 = performance.now();
+    await controller.resyncAll();
+    const resyncSeconds = (performance.now() - r0) / 1000;
+    const during = requests.slice(before);
+    const writes = during.filter((r) => r.method !== "GET" && r.method !== "WATCH");
+    global.gc?.();
+    const memory = process.memoryUsage();
+    const rssMiB = memory.rss / 1024 / 1024;
+    const heapMiB = memory.heapUsed / 1024 / 1024;
+    report.push(
+      `(b) ${APPS} apps × ${PER_APP} ConfigMaps: initial sync of all ${initialSeconds.toFixed(2)} s; ` +
+        `resync of all (${controller.reconciler.reconciles - reconcilesBefore} reconciles) ${resyncSeconds.toFixed(3)} s ` +
+        `(required < 2 s) ${resyncSeconds < 2 ? "PASS" : "FAIL"}`,
+    );
+    report.push(
+      `    API requests during the resync: ${during.length} (writes: ${writes.length}, required 0) ${writes.length === 0 ? "PASS" : "FAIL"}; ` +
+        `Git ref checks: ${controller.repoCache.lsRemoteCount}, renders run: ${controller.renders.renders}`,
+    );
+    report.push(
+      `    controller process RSS: ${rssMiB.toFixed(0)} MiB (${APPS + 1} apps, ${CONFIGMAPS + APPS * PER_APP} managed objects)`,
+    );
+    process.exitCode = ratio <= 0.8 && resyncSeconds < 2 && writes.length === 0 ? 0 : 1;
+
+    await controller.stop();
+    await informers.stop();
+    client.close();
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+    process.stdout.write(`${report.join("\n")}\n`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
