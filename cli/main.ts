@@ -6,9 +6,11 @@
 import { Command, CommanderError, Option } from "commander";
 import { registerAnalysis } from "./analysis.js";
 import { registerApp } from "./app.js";
+import { registerCluster } from "./cluster.js";
 import { registerController } from "./controller.js";
 import { registerInstall } from "./install.js";
 import { formatError } from "./output.js";
+import { registerQueue } from "./queue.js";
 import { registerRepo } from "./repo.js";
 import { registerRollout } from "./rollout.js";
 import { registerSandbox } from "./sandbox.js";
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerAnalysis(program);
   registerApp(program);
   registerRepo(program);
+  registerCluster(program);
+  registerQueue(program);
   registerRollout(program);
   return program;
 }
