@@ -95,6 +95,10 @@ export class AppRun implements OperationHost {
   /** Objects written during this reconcile (undefined: deleted), newer than the informers' copies. */
   private readonly overlay = new Map<string, KubeObject | undefined>();
   private desiredKinds: KindRef[] = [];
+  /** This reconcile's comparison, and the overlay size it last reflected. */
+  private cmp: Comparison | undefined;
+  private overlayVersion = 0;
+  private comparedOverlay = 0;
 
   constructor(
     private readonly deps: AppDeps,
@@ -198,6 +202,15 @@ export class AppRun implements OperationHost {
 
   applied(key: string, object: KubeObject | undefined): void {
     this.overlay.set(key, object);
+    this.overlayVersion += 1;
+  }
+
+  async beforeFinalWrite(): Promise<void> {
+    const cmp = this.cmp;
+    if (!cmp?.ok || this.overlayVersion === this.comparedOverlay) return;
+    this.cmp = { ...cmp, result: await this.compareLive(cmp.desired) };
+    this.applyComparison(this.cmp);
+    this.setConditions(this.cmp);
   }
 
   event(type: "Normal" | "Warning", reason: string, message: string): void {
@@ -216,6 +229,7 @@ export class AppRun implements OperationHost {
     const t0 = performance.now();
     let cmp = await this.compare(refresh !== undefined, refresh === "hard");
     this.applyComparison(cmp);
+    this.cmp = cmp;
     const t1 = performance.now();
 
     let requeue: number | undefined;
@@ -237,6 +251,7 @@ export class AppRun implements OperationHost {
         selfHealTimeoutMs: this.deps.settings.selfHealTimeoutMs,
       });
       if (decision.sync) {
+        this.cmp = cmp;
         this.ctx.log.info({ revision: cmp.sha, selfHeal: decision.selfHeal }, decision.message);
         await this.patchApp({ operation: decision.operation });
         outcome = await processOperation(this);
@@ -247,7 +262,8 @@ export class AppRun implements OperationHost {
         if (decision.reason) this.ctx.log.debug({ revision: cmp.sha }, decision.reason);
       }
     }
-    if (changed && cmp.ok) {
+    cmp = this.cmp ?? cmp;
+    if (changed && cmp.ok && this.overlayVersion !== this.comparedOverlay) {
       // Report what the sync just did, not the state before it.
       cmp = { ...cmp, result: await this.compareLive(cmp.desired) };
       this.applyComparison(cmp);
@@ -440,6 +456,7 @@ export class AppRun implements OperationHost {
   }
 
   private async compareLive(desired: DesiredState): Promise<CompareResult> {
+    this.comparedOverlay = this.overlayVersion;
     const live = this.deps.live;
     const kinds = await this.kindsFor(desired);
     await live.ensure(kinds, this.signal);

@@ -78,6 +78,8 @@ export interface OperationHost {
   now(): number;
   /** Writes `status` if it changed. */
   flush(): Promise<void>;
+  /** Updates the comparison parts of `status` before an operation's final write. */
+  beforeFinalWrite(): Promise<void>;
   /** Merge-patches the Application (main resource). */
   patchApp(patch: Record<string, unknown>): Promise<void>;
   resolve(source: ApplicationSource, revision: string | undefined): Promise<string>;
@@ -677,6 +679,8 @@ async function finish(
       ...(state.operation.initiatedBy ? { initiatedBy: state.operation.initiatedBy } : {}),
     });
   }
+  // The final write also reports what the sync did to the resources (one write, not two).
+  await h.beforeFinalWrite();
   await h.flush();
   const revision = state.syncResult?.revision ?? "";
   if (phase === "Succeeded") {
