@@ -2,7 +2,8 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseDuration } from "../analysis/duration.js";
 import { loadKubeConfig } from "../controller/kube/kubeconfig.js";
-import { type ControllerFactory, ControllerManager } from "../controller/manager.js";
+import { type ControllerFactory, ControllerManager, type ManagerDeps } from "../controller/manager.js";
+import type { BullMQQueue } from "../controller/queue/bullmq-queue.js";
 
 export interface ControllerFlags {
   namespace?: string;
@@ -15,8 +16,17 @@ export interface ControllerFlags {
   prometheus?: string;
 }
 
-/** The reconcilers this build runs: Applications, AnalysisRuns and Rollouts. */
-async function controllerFactories(flags: ControllerFlags): Promise<ControllerFactory[]> {
+/** A controller's work queue in Redis, shared by every replica (`--redis`). */
+export type RedisQueues = (name: string, deps: ManagerDeps) => BullMQQueue;
+
+/**
+ * The reconcilers this build runs: Applications, AnalysisRuns and Rollouts. With `redisQueues`
+ * the Application controller's queue lives in Redis (the others accept no queue yet).
+ */
+export async function controllerFactories(
+  flags: Pick<ControllerFlags, "prometheus">,
+  redisQueues?: RedisQueues,
+): Promise<ControllerFactory[]> {
   const [{ createApplicationController }, { createAnalysisRunController }, { createRolloutController }] =
     await Promise.all([
       import("../controller/gitops/index.js"),
@@ -24,6 +34,7 @@ async function controllerFactories(flags: ControllerFlags): Promise<ControllerFa
       import("../controller/rollouts/index.js"),
     ]);
   const applications: ControllerFactory = (deps) => {
+    const queue = redisQueues?.("applications", deps);
     const apps = createApplicationController({
       client: deps.client,
       informers: deps.informers,
@@ -34,6 +45,13 @@ async function controllerFactories(flags: ControllerFlags): Promise<ControllerFa
       recorder: deps.recorder,
       concurrency: deps.workers,
       resyncMs: deps.appResyncMs,
+      ...(queue ? { queue } : {}),
+    });
+    // Redis lost the queue (restart, flush): every app goes back in from the informers.
+    queue?.onRefill(() => {
+      apps
+        .resyncAll()
+        .catch((error: unknown) => deps.log.warn({ err: error }, "refill after Redis data loss failed"));
     });
     return {
       name: "applications",
@@ -72,10 +90,22 @@ export async function runController(
   globals: { kubeconfig?: string; context?: string; namespace?: string },
 ): Promise<void> {
   const redis = flags.redis ?? process.env.SLIPWAY_REDIS_URL;
+  let redisQueues: RedisQueues | undefined;
+  const queues: BullMQQueue[] = [];
   if (redis) {
-    throw new Error(
-      "--redis is not supported by this build yet: the Redis-backed queue comes with ApplicationSets (run without --redis to use the in-memory queue)",
-    );
+    const { BullMQQueue, DEFAULT_REDIS_PREFIX } = await import("../controller/queue/bullmq-queue.js");
+    const prefix = process.env.SLIPWAY_REDIS_PREFIX || DEFAULT_REDIS_PREFIX;
+    redisQueues = (name, deps) => {
+      const queue = new BullMQQueue({
+        name,
+        connection: redis,
+        prefix,
+        registry: deps.registry,
+        log: deps.log,
+      });
+      queues.push(queue);
+      return queue;
+    };
   }
   const appResyncMs = parseDuration(flags.appResync);
   const workers = Number(flags.workers);
@@ -90,7 +120,7 @@ export async function runController(
     repoCacheDir: resolve(
       flags.repoCacheDir ?? join(process.env.SLIPWAY_HOME ?? join(homedir(), ".slipway"), "repos"),
     ),
-    controllers: await controllerFactories(flags),
+    controllers: await controllerFactories(flags, redisQueues),
     leaderElection: flags.leaderElection,
     onLostLeadership: () => {
       process.stderr.write(
@@ -107,6 +137,8 @@ export async function runController(
       process.off("SIGTERM", shutdown);
       manager
         .stop()
+        // A standby replica never started its controllers: close their Redis queues here.
+        .then(() => Promise.all(queues.map((q) => q.shutdown())))
         .catch((error: unknown) => manager.log.error({ err: error }, "error during shutdown"))
         .finally(done);
     };

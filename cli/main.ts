@@ -8,6 +8,7 @@ import { registerAnalysis } from "./analysis.js";
 import { registerApp } from "./app.js";
 import { registerCluster } from "./cluster.js";
 import { registerController } from "./controller.js";
+import { registerDemo } from "./demo.js";
 import { registerInstall } from "./install.js";
 import { formatError } from "./output.js";
 import { registerQueue } from "./queue.js";
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerSandbox(program);
   registerInstall(program);
   registerController(program);
+  registerDemo(program);
   registerAnalysis(program);
   registerApp(program);
   registerRepo(program);
