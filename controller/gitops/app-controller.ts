@@ -211,6 +211,25 @@ export function createApplicationController(options: ApplicationControllerOption
     },
   });
 
+  const cache = repoCache;
+  // New or changed credentials make the cached (failed) ref checks of their repositories stale.
+  const forgetRefs = (secret: SecretObject) => {
+    const type = secret.metadata?.labels?.[SECRET_TYPE_LABEL];
+    if (type !== "repository" && type !== "repo-creds") return;
+    const url = secretValue(secret, "url");
+    if (!url) return;
+    for (const app of apps.list(namespace)) {
+      const source = sourceOf(app);
+      if (source && (sameRepo(source.repoURL, url) || source.repoURL.startsWith(url)))
+        cache.invalidate(source.repoURL);
+    }
+  };
+  secrets.addHandler({
+    onAdd: forgetRefs,
+    onUpdate: (_old, secret) => forgetRefs(secret),
+    onDelete: forgetRefs,
+  });
+
   const webhookSecrets = (): WebhookSecrets => {
     const secret = secrets.get(namespace, WEBHOOK_SECRET_NAME);
     const out: WebhookSecrets = {};
@@ -220,7 +239,6 @@ export function createApplicationController(options: ApplicationControllerOption
     }
     return out;
   };
-  const cache = repoCache;
   const webhookHandler = createWebhookHandler({
     secrets: webhookSecrets,
     apps: () => apps.list(namespace),

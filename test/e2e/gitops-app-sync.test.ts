@@ -7,6 +7,7 @@
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Application } from "../../api/v1alpha1/application.js";
+import { startGitServer } from "../helpers/git-server.js";
 import { type KubeJson, waitFor } from "../helpers/sandbox.js";
 import {
   application,
@@ -343,6 +344,31 @@ describe("a broken commit", () => {
   });
 });
 
+describe("observability", () => {
+  it("exports app sync counts and state, and records events on the Application", async () => {
+    const text = await (await fetch(`${ctl.url}/metrics`)).text();
+    expect(text).toMatch(
+      /slipway_app_sync_total\{namespace="slipway-system",name="manual",phase="Succeeded"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /slipway_app_info\{namespace="slipway-system",name="manual",project="default",sync_status="Synced",health_status="Healthy"\} 1/,
+    );
+    expect(text).toContain("slipway_app_reconcile_duration_seconds_count");
+    await ctl.recorder.flush();
+    const events = await env.sb.kubectlJson<KubeJson>([
+      "get",
+      "events",
+      "-n",
+      NS,
+      "--field-selector",
+      "involvedObject.name=manual",
+    ]);
+    const reasons = new Set((events.items as KubeJson[]).map((e) => e.reason));
+    for (const reason of ["OperationStarted", "OperationCompleted", "ResourceUpdated"])
+      expect(reasons).toContain(reason);
+  });
+});
+
 describe("history and rollback", () => {
   it("records each sync and syncs an older commit on request", async () => {
     const initial = (await env.app("manual")).status?.history?.[0]?.revision;
@@ -376,6 +402,37 @@ describe("history and rollback", () => {
     ).toEqual({ color: "blue" });
     // Compared with the branch again, the app is OutOfSync until synced forward.
     await env.waitApp("manual", "OutOfSync after rollback", (a) => a.status?.sync?.status === "OutOfSync");
+  });
+});
+
+describe("a private repository", () => {
+  it("fails with a clear condition without credentials and syncs once a repository Secret provides them", async () => {
+    const privateGit = await startGitServer({ auth: { username: "ci", password: "t0ken-value" } });
+    try {
+      const repo = await privateGit.createRepo("private");
+      const sha = await repo.commit({ "app/cm.yaml": configMap("private-cm", { v: "1" }) });
+      await env.applyJson(
+        application("private", repo.url, "app", "team-b", { syncPolicy: { automated: {} } }),
+      );
+      const failing = await env.waitApp("private", "ComparisonError", (a) =>
+        Boolean(a.status?.conditions?.some((c) => c.type === "ComparisonError")),
+      );
+      expect(failing.status?.conditions?.[0]?.message).toContain("authentication failed");
+      await env.applyJson({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: {
+          name: "private-repo",
+          namespace: NS,
+          labels: { "slipway.dev/secret-type": "repository" },
+        },
+        stringData: { url: repo.url, username: "ci", password: "t0ken-value" },
+      });
+      await env.waitApp("private", "synced with credentials", synced(sha), 20_000);
+      expect(JSON.stringify(await env.app("private"))).not.toContain("t0ken-value");
+    } finally {
+      await privateGit.close();
+    }
   });
 });
 
