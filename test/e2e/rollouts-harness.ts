@@ -35,6 +35,8 @@ export interface ControllerProcess {
   requests: { method: string; path: string; at: number }[];
   /** Makes every later request of this process fail, as if it had died there. */
   kill(): void;
+  /** Whether the process is dead (killed, or reached `killAfterWrites`). */
+  dead(): boolean;
   stop(): Promise<void>;
 }
 
@@ -113,6 +115,7 @@ export class RolloutsHarness {
       kill: () => {
         dead = true;
       },
+      dead: () => dead,
       stop: async () => {
         await rollouts.stop();
         await analysis?.stop();
