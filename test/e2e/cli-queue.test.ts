@@ -3,13 +3,14 @@
  * (here a BullMQQueue in the test process, under a random prefix) and prints them as a table or
  * JSON; without --redis, or with a Redis that does not answer, it says what to do in one line.
  */
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BullMQQueue } from "../../controller/queue/bullmq-queue.js";
 import { connectRedis, deletePrefix, REDIS_URL, randomPrefix, redisAvailable } from "../helpers/redis.js";
+import { startTestSandbox, type TestSandbox, waitFor } from "../helpers/sandbox.js";
 
 const execFileAsync = promisify(execFile);
 const CLI = join(process.cwd(), "dist/cli/main.js");
@@ -107,5 +108,72 @@ describe.skipIf(!redisAvailable())("slipway queue stats on Redis", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(`no queues under prefix "${prefix}-none" in Redis at ${REDIS_URL}\n`);
+  });
+});
+
+describe.skipIf(!redisAvailable())("slipway controller --redis", () => {
+  const prefix = randomPrefix();
+  let admin: Redis;
+  let env: TestSandbox;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    admin = connectRedis();
+    env = await startTestSandbox({ simulation: false });
+    await execFileAsync(process.execPath, [CLI, "install", "--kubeconfig", env.kubeconfig]);
+  });
+
+  afterAll(async () => {
+    for (const child of children) child.kill("SIGKILL");
+    await env?.stop();
+    await deletePrefix(admin, prefix);
+    await admin?.quit();
+  });
+
+  function startController(): Promise<{ child: ChildProcess; url: string }> {
+    const child = spawn(
+      process.execPath,
+      [CLI, "controller", "--kubeconfig", env.kubeconfig, "--http-addr", "127.0.0.1:0", "--redis", REDIS_URL],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SLIPWAY_REDIS_PREFIX: prefix } },
+    );
+    children.push(child);
+    return new Promise((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (c: Buffer) => {
+        out += c.toString();
+        const m = /^listening (http:\/\/\S+)$/m.exec(out);
+        if (m) resolve({ child, url: m[1]! });
+      });
+      child.once("exit", (code) => reject(new Error(`controller exited with ${code}: ${out}`)));
+    });
+  }
+
+  const exitCode = (child: ChildProcess) => new Promise((resolve) => child.once("exit", resolve));
+
+  it("keeps the Application controller's queue in Redis, and leader and standby both stop on SIGTERM", async () => {
+    const leader = await startController();
+    await waitFor(async () => ((await fetch(`${leader.url}/readyz`)).status === 200 ? true : undefined));
+    const standby = await startController();
+    const stats = await waitFor(async () => {
+      const r = await slipway([
+        "queue",
+        "stats",
+        "--redis",
+        REDIS_URL,
+        "--redis-prefix",
+        prefix,
+        "-o",
+        "json",
+      ]);
+      const list = JSON.parse(r.stdout || "[]") as { name: string }[];
+      return list.length > 0 ? list : undefined;
+    });
+    expect(stats.map((q) => q.name)).toEqual(["applications"]);
+    const metrics = await (await fetch(`${leader.url}/metrics`)).text();
+    expect(metrics).toMatch(/^slipway_workqueue_depth\{controller="applications"\} \d+$/m);
+    const stopped = [exitCode(standby.child), exitCode(leader.child)];
+    standby.child.kill("SIGTERM");
+    leader.child.kill("SIGTERM");
+    expect(await Promise.all(stopped)).toEqual([0, 0]);
   });
 });
