@@ -21,7 +21,7 @@ import {
   planSetImage,
   planUndo,
 } from "./rollout-commands.js";
-import { formatProblem, type LintProblem, lintText } from "./rollout-lint.js";
+import type { LintProblem } from "./rollout-lint.js";
 import {
   isComplete,
   phaseOf,
@@ -428,7 +428,9 @@ export function restart(name: string, options: { in?: string }, globals: GlobalO
 // lint
 
 /** Lints each file (`-` is stdin); prints every problem; returns the number of errors. */
-export function lint(files: readonly string[]): number {
+export async function lint(files: readonly string[]): Promise<number> {
+  // Loaded here: the schemas and expression compiler are only needed by lint.
+  const { formatProblem, lintText } = await import("./rollout-lint.js");
   if (files.length === 0) throw new Error("pass the manifest with -f FILE (or -f - for stdin)");
   const problems: LintProblem[] = [];
   const summaries: string[] = [];

@@ -14,6 +14,7 @@ import type { CanaryStep, PodTemplate, Rollout } from "../api/v1alpha1/rollout.j
 import {
   POD_HASH_LABEL,
   phaseOf,
+  podHashOf,
   type ReplicaSetJson,
   revisionOf,
   stepIndexOf,
@@ -257,29 +258,37 @@ function refuseWorkloadRef(rollout: Rollout, what: string): void {
   }
 }
 
-/** A pod template as a ReplicaSet carries it, without the label the controller added. */
+/**
+ * A pod template as a ReplicaSet carries it, as the Rollout should hold it: without the label
+ * the controller added, and with only the metadata a Rollout's template keeps (the API server
+ * adds `creationTimestamp: null` to templates).
+ */
 function templateWithoutHash(template: PodTemplate | undefined): PodTemplate | undefined {
   if (!template) return undefined;
   const copy = structuredClone(template);
-  if (copy.metadata?.labels) {
-    delete copy.metadata.labels[POD_HASH_LABEL];
-    if (Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels;
-  }
+  const labels = { ...(copy.metadata?.labels ?? {}) };
+  delete labels[POD_HASH_LABEL];
+  const annotations = copy.metadata?.annotations;
+  copy.metadata = {
+    ...(Object.keys(labels).length ? { labels } : {}),
+    ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
+  };
   return copy;
 }
 
-/** JSON equality with object keys in any order. */
+/** JSON equality with object keys in any order; null and empty-object values count as absent. */
 function sameJson(a: unknown, b: unknown): boolean {
-  const canon = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canon)
-      : v !== null && typeof v === "object"
-        ? Object.fromEntries(
-            Object.keys(v as object)
-              .sort()
-              .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
-          )
-        : v;
+  const canon = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(canon);
+    if (v === null || typeof v !== "object") return v;
+    const entries = Object.keys(v)
+      .sort()
+      .map((k) => [k, canon((v as Record<string, unknown>)[k])] as const)
+      .filter(
+        ([, x]) => x !== null && x !== undefined && !(typeof x === "object" && Object.keys(x).length === 0),
+      );
+    return Object.fromEntries(entries);
+  };
   return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 }
 
@@ -317,8 +326,16 @@ export function planUndo(
       throw new CommandRefused(`no revision ${toRevision}; revisions: ${revisions.join(", ")}`);
     target = toRevision;
   }
-  const template = templateWithoutHash(byRevision.get(target)!.spec!.template as PodTemplate)!;
-  if (sameJson(template, rollout.spec.template)) {
+  const targetRS = byRevision.get(target)!;
+  const template = templateWithoutHash(targetRS.spec!.template as PodTemplate)!;
+  // The controller's hash of the current template names the revision it is, whatever the API
+  // server added to or pruned from either copy; before it has looked, compare the templates.
+  const s = rollout.status;
+  const observed =
+    s?.observedGeneration !== undefined && s.observedGeneration === rollout.metadata.generation;
+  const isCurrent =
+    observed && s?.currentPodHash !== undefined && podHashOf(targetRS.metadata) === s.currentPodHash;
+  if (isCurrent || sameJson(template, rollout.spec.template)) {
     return {
       noop: true,
       message: `${quoted(rollout)} unchanged: skipped rollback (the current template already matches revision ${target})`,

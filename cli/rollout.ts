@@ -172,6 +172,6 @@ Exit code: 0 when there are no errors (warnings allowed), 1 otherwise.`,
     )
     .action(async (options: { filename?: string[] }) => {
       const { lint } = await import("./rollout-actions.js");
-      process.exitCode = lint(options.filename ?? []) > 0 ? 1 : 0;
+      process.exitCode = (await lint(options.filename ?? [])) > 0 ? 1 : 0;
     });
 }
