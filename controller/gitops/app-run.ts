@@ -380,6 +380,30 @@ export class AppRun implements OperationHost {
     };
   }
 
+  /** The project and destination the app may use, or why it may not sync `source` (and `desired`). */
+  private rules(
+    source: ApplicationSource,
+    desired?: DesiredState,
+  ): { project: AppProject; destination: ApplicationDestination } | string {
+    const destination = this.destination();
+    if (typeof destination === "string") return destination;
+    const projectName = this.app.spec.project || "default";
+    const project = this.deps.projects.get(this.app.metadata.namespace, projectName);
+    if (!project) return `application references project '${projectName}', which does not exist`;
+    const refused = sourceViolation(project, source.repoURL) ?? destinationViolation(project, destination);
+    if (refused) return refused;
+    if (desired) {
+      const violations = this.projectViolations(project, destination, desired.resources);
+      if (violations.length > 0) return violations.join("; ");
+    }
+    return { project, destination };
+  }
+
+  refusal(source: ApplicationSource, desired: DesiredState): string | undefined {
+    const rules = this.rules(source, desired);
+    return typeof rules === "string" ? rules : undefined;
+  }
+
   private async compare(refs: boolean, hard: boolean): Promise<Comparison> {
     const spec = this.app.spec;
     if (!spec.source && (spec.sources?.length ?? 0) > 1) {
@@ -387,15 +411,9 @@ export class AppRun implements OperationHost {
     }
     const source = spec.source ?? spec.sources?.[0];
     if (!source?.repoURL) return this.invalid("spec.source.repoURL is required");
-    const destination = this.destination();
-    if (typeof destination === "string") return this.invalid(destination, source);
-    const projectName = spec.project || "default";
-    const project = this.deps.projects.get(this.app.metadata.namespace, projectName);
-    if (!project) {
-      return this.invalid(`application references project '${projectName}', which does not exist`, source);
-    }
-    const refused = sourceViolation(project, source.repoURL) ?? destinationViolation(project, destination);
-    if (refused) return this.invalid(refused, source);
+    const rules = this.rules(source);
+    if (typeof rules === "string") return this.invalid(rules, source);
+    const { project, destination } = rules;
 
     // An app in error re-checks Git refs as it retries (at most every few seconds), so the commit
     // that fixes it is seen without waiting for the shared ref check's interval.

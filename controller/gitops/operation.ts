@@ -84,6 +84,8 @@ export interface OperationHost {
   patchApp(patch: Record<string, unknown>): Promise<void>;
   resolve(source: ApplicationSource, revision: string | undefined): Promise<string>;
   desiredAt(source: ApplicationSource, sha: string): Promise<DesiredState>;
+  /** Why the app's project (or destination) forbids syncing these manifests, if it does. */
+  refusal(source: ApplicationSource, desired: DesiredState): string | undefined;
   /** Live objects the plan needs: tracked by the app, namesakes of desired ones, the destination namespace. */
   liveObjects(desired: DesiredState): Promise<KubeObject[]>;
   /** Resource keys in sync at (source, sha), when the last comparison was of exactly that. */
@@ -325,6 +327,11 @@ async function runAttempt(h: OperationHost, mode: "run" | "settle"): Promise<Att
       }
       await finish(h, "Error", `manifests at ${sha.slice(0, 7)} could not be rendered: ${errorText(error)}`);
       return { active: isRunning(h.status.operationState), changedCluster, ...retryAfter(h) };
+    }
+    const refused = mode === "run" ? h.refusal(source, desired) : undefined;
+    if (refused) {
+      await finish(h, "Error", `refused: ${refused}`, { noRetry: true });
+      return { active: false, changedCluster };
     }
     const live = await h.liveObjects(desired);
     let plan: SyncPlan;

@@ -357,6 +357,11 @@ describe("AppProject", () => {
     expect(message).toContain("'restricted'");
     expect(message).toContain("allowed-*");
     expect(app.status?.sync?.status).toBe("Unknown");
+    // An explicit sync is refused too, with the same rule.
+    await requestSync("refused");
+    const op = await env.waitApp("refused", "operation refused", finished);
+    expect(op.status?.operationState?.phase).toBe("Error");
+    expect(op.status?.operationState?.message).toContain("'restricted'");
     expect((await env.sb.kubectl(["get", "configmap", "forbidden", "-n", "ops"])).code).not.toBe(0);
   });
 });
