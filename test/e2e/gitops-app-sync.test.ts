@@ -341,6 +341,17 @@ describe("a broken commit", () => {
     expect(
       (await env.sb.kubectlJson<KubeJson>(["get", "configmap", "fragile-a", "-n", "team-a"])).data,
     ).toEqual({ v: "2" });
+
+    // A kind the cluster does not serve: the same, naming the file and the kind.
+    await env.repo.commit({
+      "fragile/b.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+    });
+    await refresh("fragile");
+    const unknown = await env.waitApp("fragile", "unknown kind", (a) =>
+      Boolean(a.status?.conditions?.some((c) => c.type === "ComparisonError")),
+    );
+    expect(unknown.status?.conditions?.[0]?.message).toMatch(/b\.yaml.*no kind Widget in example\.com\/v1/);
+    expect((await env.sb.kubectl(["get", "configmap", "fragile-b", "-n", "team-a"])).code).toBe(0);
   });
 });
 
