@@ -56,6 +56,14 @@ export function abortCause(
 
 /** Marks the rollout aborted (once): abortedAt, condition, Warning event. */
 export function markAborted(b: PlanBuilder, cause: AbortCause, newRS: V1ReplicaSet | undefined): void {
+  const cond = getCondition(b.status, CONDITION.progressing);
+  if (b.old.abort && b.old.abortedAt && cond?.reason !== REASON.aborted) {
+    setCondition(
+      b.status,
+      { type: CONDITION.progressing, status: "False", reason: REASON.aborted, message: cause.message },
+      b.nowIso(),
+    );
+  }
   if (!b.old.abortedAt || !b.old.abort) {
     const rev = revisionOf(newRS);
     b.status.abort = true;

@@ -193,7 +193,8 @@ export function planCanaryAborted(b: PlanBuilder, roles: ReplicaSetRoles): void 
   }
   if (stableRS && specReplicas(stableRS) < R) scale(b, stableRS, R);
   if (observedAvailable(stableRS) > 0 || R === 0) {
-    switchService(b, c.canaryService, stableHash);
+    // The canary Service moves only once the router sends it nothing (it was written just above).
+    if (!state || state.canaryWeight === 0) switchService(b, c.canaryService, stableHash);
     switchService(b, c.stableService, stableHash);
   }
   if (newRS && specReplicas(newRS) > 0) {
