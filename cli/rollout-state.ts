@@ -8,13 +8,18 @@
 import { parseDuration } from "../analysis/duration.js";
 import type { AnalysisRun } from "../api/v1alpha1/analysis.js";
 import type { Rollout, RolloutPhase } from "../api/v1alpha1/rollout.js";
+import {
+  POD_HASH_LABEL,
+  REVISION_ANNOTATION,
+  SCALE_DOWN_DEADLINE_ANNOTATION,
+} from "../controller/rollouts/constants.js";
+import { canaryIngressName } from "../controller/rollouts/traffic/nginx/transform.js";
 
-/** The label that ties ReplicaSets, pods and Services to one pod template. */
-export const POD_HASH_LABEL = "rollouts-pod-template-hash";
-/** Revision of a ReplicaSet / AnalysisRun, in Argo's spelling as the controller writes it. */
-export const REVISION_ANNOTATIONS = ["rollout.argoproj.io/revision"] as const;
-/** When an old ReplicaSet is scaled down (RFC 3339), as the controller (and Argo) writes it. */
-export const SCALE_DOWN_DEADLINE_ANNOTATIONS = ["argo-rollouts.argoproj.io/scale-down-deadline"] as const;
+export { POD_HASH_LABEL };
+/** Revision of a ReplicaSet / AnalysisRun, as the controller writes it (Argo's spelling). */
+export const REVISION_ANNOTATIONS = [REVISION_ANNOTATION] as const;
+/** When an old ReplicaSet is scaled down (RFC 3339), as the controller writes it. */
+export const SCALE_DOWN_DEADLINE_ANNOTATIONS = [SCALE_DOWN_DEADLINE_ANNOTATION] as const;
 
 // ---------------------------------------------------------------------------------------------
 // The objects, as far as the CLI reads them (raw JSON from the API server: times are strings).
@@ -288,12 +293,6 @@ export function routerRefs(rollout: Rollout): RouterRef[] {
     });
   }
   return refs;
-}
-
-/** The canary Ingress the controller manages next to `stableIngress` (Argo's naming). */
-export function canaryIngressName(rollout: string, stableIngress: string): string {
-  const suffix = "-canary";
-  return `${`${rollout}-${stableIngress}`.slice(0, 253 - suffix.length)}${suffix}`;
 }
 
 export interface ActualWeight {
