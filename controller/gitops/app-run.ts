@@ -43,6 +43,7 @@ import {
 import type { RenderResult } from "./render/types.js";
 import { ANNOTATION_SPELLINGS, readAnnotation } from "./sync/annotations.js";
 import { parseSyncOptions } from "./sync/options.js";
+import { trackingAppOf } from "./sync/tracking.js";
 
 /** A comparison that could not be made: the condition says why; the live state is left alone. */
 export class ComparisonFailedError extends Error {
@@ -483,7 +484,7 @@ export class AppRun implements OperationHost {
       desired.resources.map((r) => r.key),
     );
     const tracked = live.trackedBy(this.name, kinds).filter((o) => !this.overlay.has(resourceKey(o)));
-    for (const [, o] of this.overlay) if (o && !tracked.includes(o)) tracked.push(o);
+    for (const o of this.overlay.values()) if (o && trackingAppOf(o) === this.name) tracked.push(o);
     return compareAppState({
       app: this.name,
       desired: desired.resources,

@@ -304,6 +304,31 @@ describe("automated sync", () => {
   });
 });
 
+describe("CreateNamespace", () => {
+  it("creates the destination namespace first and does not report it as the app's", async () => {
+    const sha = await env.repo.commit({ "fresh/cm.yaml": configMap("fresh-cm", { v: "1" }) });
+    await env.applyJson(
+      application("fresh", env.repo.url, "fresh", "fresh-ns", {
+        syncPolicy: { automated: { prune: true }, syncOptions: ["CreateNamespace=true"] },
+      }),
+    );
+    const app = await env.waitApp(
+      "fresh",
+      "synced",
+      (a) => synced(sha)(a) && a.status?.operationState?.phase === "Succeeded",
+    );
+    expect(app.status?.resources?.map((r) => `${r.kind}/${r.name}`)).toEqual(["ConfigMap/fresh-cm"]);
+    expect(
+      (await env.sb.kubectlJson<KubeJson>(["get", "configmap", "fresh-cm", "-n", "fresh-ns"])).data,
+    ).toEqual({ v: "1" });
+    const results = app.status?.operationState?.syncResult?.resources ?? [];
+    expect(results.map((r) => `${r.syncPhase}:${r.kind}/${r.name}:${r.status}`).sort()).toEqual([
+      "PreSync:Namespace/fresh-ns:Synced",
+      "Sync:ConfigMap/fresh-cm:Synced",
+    ]);
+  });
+});
+
 describe("a broken commit", () => {
   it("sets ComparisonError naming the file, prunes nothing, and recovers on the next good commit", async () => {
     const good = await env.repo.commit({
