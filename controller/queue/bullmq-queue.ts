@@ -21,9 +21,11 @@
  * later time; and per-group concurrency is a BullMQ Pro feature. So the queue is ~150 lines of Lua
  * in `redis-scripts.ts`, each state change one atomic script.
  *
- * **Differences from `MemoryQueue`**, both forced by sharing: `shutdown` stops this replica taking
- * keys but leaves queued and delayed keys in Redis for the others; and time for leases and due
- * times is Redis' clock (replicas must agree), while `clock` times work and local timers.
+ * **Differences from `MemoryQueue`**, all forced by sharing: `shutdown` stops this replica taking
+ * keys but leaves queued and delayed keys in Redis for the others, and until the keys it holds are
+ * done it keeps renewing their leases and accepting adds (a reconcile finishing meanwhile may set
+ * a timer or a retry the others must keep); time for leases and due times is Redis' clock
+ * (replicas must agree), while `clock` times work and local timers.
  *
  * **Redis losing its data** (a restart without persistence, a flush) loses queued keys. Reconcile
  * is level-based, so nothing is lost for good: the queue notices (its `epoch` key is gone, or an
@@ -133,7 +135,10 @@ export class BullMQQueue implements WorkQueue {
   private idle: (() => void)[] = [];
   private readonly waiters = new Set<() => void>();
   private wakeGeneration = 0;
+  /** Set by `shutdown`: no more keys are taken. */
   private closed = false;
+  /** Set once shutdown has drained the held keys: connections close, adds are ignored. */
+  private disconnected = false;
   private closing: Promise<void> | undefined;
   private readonly timers: TimerHandle[] = [];
   private readonly refillListeners: ((reason: RefillReason) => void)[] = [];
@@ -219,7 +224,7 @@ export class BullMQQueue implements WorkQueue {
   }
 
   async addRateLimited(key: string): Promise<void> {
-    if (this.closed) return;
+    if (this.disconnected) return;
     this.metrics.retried();
     const failures = await this.redis.hincrby(this.keys.key("retries"), key, 1);
     await this.schedule(key, Math.ceil(this.backoffDelay(failures - 1)));
@@ -319,7 +324,10 @@ export class BullMQQueue implements WorkQueue {
   private async close(): Promise<void> {
     this.closed = true;
     this.wake();
+    // Until the keys held here are done, leases are still renewed and adds still reach Redis:
+    // a reconcile finishing during shutdown may set a timer or a retry the other replicas keep.
     if (this.held.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    this.disconnected = true;
     for (const timer of this.timers.splice(0)) timer.cancel();
     this.redis.off("ready", this.onReady);
     this.subscriber.disconnect();
@@ -339,21 +347,21 @@ export class BullMQQueue implements WorkQueue {
     }
   }
 
-  /** Runs `task` every `ms` (never two at once) until shutdown. */
+  /** Runs `task` every `ms` (never two at once) until shutdown has closed the connections. */
   private every(ms: number, task: () => Promise<void>): void {
     const tick = () => {
-      if (this.closed) return;
+      if (this.disconnected) return;
       task()
         .catch((error: unknown) => this.log.warn({ err: error }, "queue housekeeping failed"))
         .finally(() => {
-          if (!this.closed) this.timers.push(this.clock.setTimer(tick, ms));
+          if (!this.disconnected) this.timers.push(this.clock.setTimer(tick, ms));
         });
     };
     this.timers.push(this.clock.setTimer(tick, ms));
   }
 
   private async schedule(key: string, delayMs: number): Promise<void> {
-    if (this.closed) return;
+    if (this.disconnected) return;
     let reply: unknown;
     try {
       reply = await ADD.run(this.redis, this.keys.all, [this.keys.channel, key, delayMs]);

@@ -78,7 +78,7 @@ beforeAll(async () => {
     informers: hubInformers,
     namespace: NS,
     checkIntervalMs: 60_000,
-    checkTimeoutMs: 1_500,
+    checkTimeoutMs: 3_000,
     recorder,
     registry: metrics,
   });
@@ -247,10 +247,10 @@ describe("ClusterRegistry", () => {
     const started = Date.now();
     const all = registry.checkNow();
     await registry.checkNow("east"); // joins the check in flight
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(2_500);
     await all;
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
-    expect(silent.connectionState).toMatchObject({ status: "Failed", message: "no answer within 1.5s" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
+    expect(silent.connectionState).toMatchObject({ status: "Failed", message: "no answer within 3s" });
     expect(eastCluster.connectionState.status).toBe("Successful");
 
     // A stopped cluster: Failed with the reason, and lookups stay instant.

@@ -196,8 +196,8 @@ describe.skipIf(!available)("BullMQQueue shared by worker processes", () => {
       10_000,
     );
     expect(takeover.t!).toBeGreaterThanOrEqual(killedAt);
-    // Within one lease plus the stalled-check interval (and some slack for process scheduling).
-    expect(takeover.t! - killedAt).toBeLessThan(LOCK_MS + 1_500);
+    // Within one lease plus the stalled-check interval (and slack for a busy machine).
+    expect(takeover.t! - killedAt).toBeLessThan(LOCK_MS + 4_000);
     await until("survivor done", () => survivor.events.some((e) => e.ev === "end"), 5_000);
     // The update and the unfinished run are one key: processed once more, not twice.
     await delay(500);
