@@ -50,6 +50,7 @@ export class LiveStateCache {
   private readonly desiredBy = new Map<string, Set<string>>();
   private readonly desiredOf = new Map<string, string[]>();
   private readonly syncTimeoutMs: number;
+  private readonly timedOut = new WeakSet<SharedInformer<KubernetesObject>>();
 
   constructor(
     private readonly factory: InformerFactory,
@@ -94,12 +95,20 @@ export class LiveStateCache {
   async ensure(kinds: readonly KindRef[], signal?: AbortSignal): Promise<void> {
     const pending = kinds.map((k) => this.informer(k)).filter((i) => !i.hasSynced());
     if (pending.length === 0) return;
-    const timeout = AbortSignal.timeout(this.syncTimeoutMs);
-    const wait = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    const synced = await Promise.all(pending.map((i) => i.waitForSync(wait)));
-    if (!synced.every(Boolean)) {
-      const names = pending.filter((i) => !i.hasSynced()).map((i) => i.description);
-      throw new Error(`live state of ${names.join(", ")} is not available yet (informer not synced)`);
+    // An informer that already made a reconcile wait in vain (no RBAC, an API error) fails fast
+    // afterwards; it keeps retrying in the background and its first list wakes the apps.
+    const fresh = pending.filter((i) => !this.timedOut.has(i));
+    if (fresh.length > 0) {
+      const timeout = AbortSignal.timeout(this.syncTimeoutMs);
+      const wait = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      await Promise.all(fresh.map((i) => i.waitForSync(wait)));
+      if (!signal?.aborted) for (const i of fresh) if (!i.hasSynced()) this.timedOut.add(i);
+    }
+    const missing = pending.filter((i) => !i.hasSynced()).map((i) => i.description);
+    if (missing.length > 0) {
+      throw new Error(
+        `live state of ${missing.join(", ")} is not available yet (its informer has not listed)`,
+      );
     }
   }
 
