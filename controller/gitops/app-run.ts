@@ -147,7 +147,8 @@ export class AppRun implements OperationHost {
   }
 
   async resolve(source: ApplicationSource, revision: string | undefined): Promise<string> {
-    return (await this.deps.repoCache.resolve(source.repoURL, revision)).sha;
+    // An operation syncs what the ref names now: a user who pushed and synced expects that commit.
+    return (await this.deps.repoCache.resolve(source.repoURL, revision, { refresh: true })).sha;
   }
 
   async desiredAt(

@@ -82,6 +82,7 @@ export interface OperationHost {
   beforeFinalWrite(): Promise<void>;
   /** Merge-patches the Application (main resource). */
   patchApp(patch: Record<string, unknown>): Promise<void>;
+  /** The commit `revision` names now (asking Git, not the shared ref cache, unless it is a SHA). */
   resolve(source: ApplicationSource, revision: string | undefined): Promise<string>;
   desiredAt(source: ApplicationSource, sha: string): Promise<DesiredState>;
   /** Why the app's project (or destination) forbids syncing these manifests, if it does. */
