@@ -23,7 +23,11 @@ let ctl: RunningController;
 let watcher: ClusterClient;
 const informers: SharedInformer[] = [];
 
-/** What the test's own watch saw, in order: `ADDED Job/pre`, `READY Deployment/db`, ... with times. */
+/**
+ * What the test's own watch saw: `ADDED Job/pre@uid`, `READY Deployment/db`, ... each with the
+ * resourceVersion at which it first held. The sandbox's resourceVersions are one global counter
+ * (as etcd's revisions), so they order events across kinds regardless of watch delivery timing.
+ */
 const timeline: { what: string; at: number }[] = [];
 
 function at(what: string): number {
@@ -32,8 +36,9 @@ function at(what: string): number {
   return entry.at;
 }
 
-function record(what: string): void {
-  if (!timeline.some((e) => e.what === what)) timeline.push({ what, at: performance.now() });
+function record(what: string, object: KubeJson): void {
+  if (!timeline.some((e) => e.what === what))
+    timeline.push({ what, at: Number(object.metadata.resourceVersion) });
 }
 
 function watch(
@@ -121,16 +126,16 @@ beforeAll(async () => {
   const ready = (o: KubeJson) => (o.status?.availableReplicas ?? 0) >= 1;
   watch({ group: "batch", version: "v1", resource: "jobs" }, (o) => {
     const id = `Job/${o.metadata.namespace}/${o.metadata.name}`;
-    record(`ADDED ${id}@${o.metadata.uid}`);
-    if ((o.status?.succeeded ?? 0) > 0) record(`DONE ${id}@${o.metadata.uid}`);
+    record(`ADDED ${id}@${o.metadata.uid}`, o);
+    if ((o.status?.succeeded ?? 0) > 0) record(`DONE ${id}@${o.metadata.uid}`, o);
   });
   watch({ group: "apps", version: "v1", resource: "deployments" }, (o) => {
     const id = `Deployment/${o.metadata.namespace}/${o.metadata.name}`;
-    record(`ADDED ${id}`);
-    if (ready(o)) record(`READY ${id}`);
+    record(`ADDED ${id}`, o);
+    if (ready(o)) record(`READY ${id}`, o);
   });
   watch({ group: "", version: "v1", resource: "configmaps" }, (o) => {
-    record(`ADDED ConfigMap/${o.metadata.namespace}/${o.metadata.name}`);
+    record(`ADDED ConfigMap/${o.metadata.namespace}/${o.metadata.name}`, o);
   });
   await Promise.all(informers.map((i) => i.waitForSync()));
   ctl = await env.startController({ hookTimeoutMs: 6_000 });
