@@ -1,10 +1,14 @@
 /**
  * Server-side apply of a list of objects with one field manager, in order, through the
  * Kubernetes API (works against any cluster, the sandbox included).
+ *
+ * Objects go over the wire as the JSON they are. client-node's typed serializer must not touch
+ * them: it renames fields by its model (e.g. a CRD schema's `x-kubernetes-preserve-unknown-fields`
+ * is dropped because the model calls it `xKubernetesPreserveUnknownFields`), which silently
+ * changes what is applied.
  */
-
-import type { KubernetesObject } from "@kubernetes/client-node";
-import { type KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import { ClusterClient } from "./cluster-client.js";
 
 export interface ApplyResult {
   object: KubernetesObject;
@@ -12,9 +16,10 @@ export interface ApplyResult {
   action: "created" | "configured" | "unchanged";
 }
 
-/** A readable one-line message from a client-node ApiException (the server's Status message). */
+/** A readable one-line message from a client-node ApiException or a ClusterClient error (the server's Status message). */
 export function apiErrorMessage(error: unknown): string {
-  const e = error as { code?: number; body?: unknown; message?: string };
+  const e = error as { code?: number; body?: unknown; status?: { message?: string }; message?: string };
+  if (e.status?.message) return e.status.message;
   let body = e.body;
   if (typeof body === "string") {
     try {
@@ -34,33 +39,30 @@ export async function applyObjects(
   objects: KubernetesObject[],
   options: { fieldManager: string; force?: boolean },
 ): Promise<ApplyResult[]> {
-  const client = KubernetesObjectApi.makeApiClient(kc);
-  const results: ApplyResult[] = [];
-  for (const object of objects) {
-    const before = await client
-      .read({
+  const client = new ClusterClient(kc);
+  try {
+    const results: ApplyResult[] = [];
+    for (const object of objects) {
+      const ref = {
         apiVersion: object.apiVersion!,
         kind: object.kind!,
-        metadata: {
-          name: object.metadata!.name!,
-          ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),
-        },
-      })
-      .catch(() => undefined);
-    const applied = await client.patch(
-      object,
-      undefined,
-      undefined,
-      options.fieldManager,
-      options.force ?? true,
-      PatchStrategy.ServerSideApply,
-    );
-    const action = !before
-      ? "created"
-      : before.metadata?.resourceVersion === applied.metadata?.resourceVersion
-        ? "unchanged"
-        : "configured";
-    results.push({ object: applied, action });
+        name: object.metadata!.name!,
+        ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),
+      };
+      const before = await client.dynamic.get(ref);
+      const applied = await client.dynamic.apply(object, {
+        fieldManager: options.fieldManager,
+        force: options.force ?? true,
+      });
+      const action = !before
+        ? "created"
+        : before.metadata?.resourceVersion === applied.metadata?.resourceVersion
+          ? "unchanged"
+          : "configured";
+      results.push({ object: applied, action });
+    }
+    return results;
+  } finally {
+    client.close();
   }
-  return results;
 }
