@@ -121,12 +121,21 @@ async function install(kubeconfig: string, cacheDir: string): Promise<void> {
     manifests.filter((m) => m.kind === "CustomResourceDefinition"),
     manifests.filter((m) => m.kind !== "CustomResourceDefinition"),
   ]) {
-    await kubectl(
-      kubeconfig,
-      cacheDir,
-      ["apply", "--server-side", "-f", "-"],
-      JSON.stringify({ apiVersion: "v1", kind: "List", items }),
-    );
+    // A CRD created a moment ago may not be in discovery yet: retry briefly.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await kubectl(
+          kubeconfig,
+          cacheDir,
+          ["apply", "--server-side", "-f", "-"],
+          JSON.stringify({ apiVersion: "v1", kind: "List", items }),
+        );
+        break;
+      } catch (error) {
+        if (attempt >= 20) throw error;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 }
 

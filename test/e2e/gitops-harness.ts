@@ -73,9 +73,16 @@ export async function startGitopsEnv(repoName = "apps"): Promise<GitopsEnv> {
     manifests.filter((m) => m.kind === "CustomResourceDefinition"),
     manifests.filter((m) => m.kind !== "CustomResourceDefinition"),
   ]) {
-    await sb.kubectlOk(["apply", "--server-side", "-f", "-"], {
-      input: JSON.stringify({ apiVersion: "v1", kind: "List", items }),
-    });
+    // A CRD created a moment ago may not be in discovery yet: retry briefly.
+    await waitFor(
+      async () =>
+        (
+          await sb.kubectl(["apply", "--server-side", "-f", "-"], {
+            input: JSON.stringify({ apiVersion: "v1", kind: "List", items }),
+          })
+        ).code === 0,
+      { timeoutMs: 15_000, intervalMs: 250, message: "slipway's manifests to apply" },
+    );
   }
   const controllers: RunningController[] = [];
 
