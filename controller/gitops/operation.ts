@@ -415,13 +415,15 @@ async function runAttempt(h: OperationHost, mode: "run" | "settle"): Promise<Att
       });
       return { active: false, changedCluster };
     }
+    // Recorded results are written before the next action (not after each one): a crash before
+    // that write only repeats idempotent applies, and an operation that ends next writes once.
     if (step.results.length > 0) {
       state.message = step.message;
-      await h.flush();
       continue;
     }
     const acting = step.prune.length + step.apply.length + step.deleteHooks.length;
     if (acting > 0) {
+      await h.flush();
       const started = performance.now();
       const results = await execute(h, step, dryRun);
       h.log.debug(
@@ -439,7 +441,6 @@ async function runAttempt(h: OperationHost, mode: "run" | "settle"): Promise<Att
       changedCluster ||= !dryRun;
       mergeResults(state, results);
       state.message = step.message;
-      await h.flush();
       continue;
     }
 
