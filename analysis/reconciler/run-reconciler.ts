@@ -65,8 +65,19 @@ function providerKind(metric: Metric): string {
   return PROVIDER_KINDS.find((k) => metric.provider?.[k] !== undefined) ?? "unknown";
 }
 
+/** Verdicts by spec object: the cache replaces the object when the run changes, so identity is enough. */
+const checkedSpecs = new WeakMap<object, string | undefined>();
+
 /** The spec's first structural problem (a hand-written run the CRD schema let through), if any. */
 function specProblem(spec: unknown): string | undefined {
+  if (spec === null || typeof spec !== "object") return "spec is missing";
+  if (checkedSpecs.has(spec)) return checkedSpecs.get(spec);
+  const problem = findSpecProblem(spec);
+  checkedSpecs.set(spec, problem);
+  return problem;
+}
+
+function findSpecProblem(spec: unknown): string | undefined {
   if (Value.Check(AnalysisRunSpec, spec)) return undefined;
   const first = Value.Errors(AnalysisRunSpec, spec).First();
   return first
@@ -81,17 +92,25 @@ export class AnalysisRunReconciler implements Reconciler {
   constructor(private readonly options: AnalysisRunReconcilerOptions) {}
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
-    // Every concurrent reconcile (and its requests) waits on the controller's one stop signal.
+    // Requests listen on a signal of this reconcile's own, linked once to the controller's stop
+    // signal: the long-lived signal then holds one listener per running reconcile instead of
+    // collecting one per request (AbortSignal.any and axios each register on the signal given).
     if (!this.signals.has(ctx.signal)) {
       this.signals.add(ctx.signal);
       setMaxListeners(0, ctx.signal);
     }
+    const local = new AbortController();
+    const stop = () => local.abort(ctx.signal.reason);
+    if (ctx.signal.aborted) stop();
+    else ctx.signal.addEventListener("abort", stop, { once: true });
     try {
-      return await this.reconcileRun(key, ctx);
+      return await this.reconcileRun(key, { ...ctx, signal: local.signal });
     } catch (error) {
       // A request cut short by a stopping controller is not a failure: the next process goes on.
       if (ctx.signal.aborted) return {};
       throw error;
+    } finally {
+      ctx.signal.removeEventListener("abort", stop);
     }
   }
 
