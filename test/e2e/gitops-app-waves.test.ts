@@ -286,6 +286,55 @@ describe("stuck operations", () => {
   });
 });
 
+describe("retries, dry runs and selective syncs", () => {
+  it("retries a failing sync per syncPolicy.retry, then fails with the count", async () => {
+    await env.repo.commit({ "retry/cm.yaml": configMap("needs-ns", { v: "1" }) });
+    await env.applyJson(
+      application("retry", env.repo.url, "retry", "does-not-exist", {
+        syncPolicy: { retry: { limit: 2, backoff: { duration: "200ms", factor: 2 } } },
+      }),
+    );
+    await env.waitApp("retry", "compared", (a) => a.status?.sync?.status === "OutOfSync");
+    await requestSync("retry");
+    const app = await env.waitApp("retry", "failed after retries", finished, 20_000);
+    expect(app.status?.operationState).toMatchObject({ phase: "Failed", retryCount: 2 });
+    expect(app.status?.operationState?.syncResult?.resources?.[0]).toMatchObject({
+      name: "needs-ns",
+      status: "SyncFailed",
+    });
+    expect(app.status?.operationState?.syncResult?.resources?.[0]?.message).toContain("does-not-exist");
+  });
+
+  it("dry-runs without changing the cluster or history, and syncs only the selected resources", async () => {
+    await env.repo.commit({
+      "select/one.yaml": configMap("one", { v: "1" }),
+      "select/two.yaml": configMap("two", { v: "2" }),
+    });
+    await env.applyJson(application("select", env.repo.url, "select", "ops"));
+    await env.waitApp("select", "compared", (a) => a.status?.sync?.status === "OutOfSync");
+    await requestSync("select", { dryRun: true });
+    const dry = await env.waitApp("select", "dry run done", finished);
+    expect(dry.status?.operationState?.phase).toBe("Succeeded");
+    expect(dry.status?.history ?? []).toEqual([]);
+    expect(dry.status?.operationState?.syncResult?.resources?.map((r) => r.message).sort()).toEqual([
+      "ConfigMap ops/one created (dry run)",
+      "ConfigMap ops/two created (dry run)",
+    ]);
+    expect((await env.sb.kubectl(["get", "configmap", "one", "-n", "ops"])).code).not.toBe(0);
+
+    await requestSync("select", { resources: [{ kind: "ConfigMap", name: "two" }] });
+    const selective = await env.waitApp(
+      "select",
+      "selective done",
+      (a) => finished(a) && !a.status?.operationState?.operation.sync?.dryRun,
+    );
+    expect(selective.status?.operationState?.phase).toBe("Succeeded");
+    expect(selective.status?.history ?? []).toEqual([]);
+    expect((await env.sb.kubectl(["get", "configmap", "two", "-n", "ops"])).code).toBe(0);
+    expect((await env.sb.kubectl(["get", "configmap", "one", "-n", "ops"])).code).not.toBe(0);
+  });
+});
+
 describe("prune budget", () => {
   it("refuses to prune most of an app without confirmation, and prunes with it", async () => {
     const files = Object.fromEntries(
