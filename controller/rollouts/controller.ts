@@ -39,7 +39,7 @@ export interface RolloutControllerOptions {
   namespace?: string;
   /** Default: `routerFor` of controller/rollouts/traffic. */
   routerFactory?: RouterFactory;
-  /** A router state verified once is checked again after this long (hand edits). Default 60 s. */
+  /** A router state verified once is checked again after this long (hand edits). Default 5 min. */
   trafficResyncMs?: number;
   /** Names the controller in logs and metrics. Default "rollouts". */
   name?: string;

@@ -49,7 +49,7 @@ export interface RolloutReconcilerOptions {
   recorder: EventRecorder;
   metrics: RolloutMetrics;
   routerFactory: RouterFactory;
-  /** A verified router state is checked again after this long. Default 60 s. */
+  /** A verified router state is checked again after this long. Default 5 min. */
   trafficResyncMs?: number;
   clock: Clock;
 }
@@ -82,7 +82,7 @@ export class RolloutReconciler implements Reconciler {
     this.replicaSets = new RecentWrites(informers.replicaSets, clock);
     this.analysisRuns = new RecentWrites(informers.analysisRuns, clock);
     this.services = new RecentWrites(informers.services, clock);
-    this.trafficResyncMs = options.trafficResyncMs ?? 60_000;
+    this.trafficResyncMs = options.trafficResyncMs ?? 300_000;
   }
 
   /** The rollout context from the caches (and this process's own recent writes). */
