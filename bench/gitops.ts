@@ -347,7 +347,7 @@ async function main(): Promise<void> {
         `Git ref checks: ${controller.repoCache.lsRemoteCount}, renders run: ${controller.renders.renders}`,
     );
     report.push(
-      `    controller process RSS: ${rssMiB.toFixed(0)} MiB, JS heap used ${heapMiB.toFixed(0)} MiB (${APPS + 1} apps, ${CONFIGMAPS + APPS * PER_APP} managed objects)`,
+      `    controller process RSS: ${rssMiB.toFixed(0)} MiB, JS heap used ${heapMiB.toFixed(0)} MiB (${APPS + ROUNDS} apps, ${CONFIGMAPS * ROUNDS + APPS * PER_APP} managed objects)`,
     );
     process.exitCode = ratio <= 0.8 && resyncSeconds < 2 && writes.length === 0 ? 0 : 1;
 
