@@ -223,6 +223,10 @@ export function compareAppState(input: CompareInput): CompareResult {
     resources.push(entry);
   }
 
+  // Forget diffs of resources no longer rendered.
+  if (input.memo && input.memo.size > desiredKeys.size) {
+    for (const key of input.memo.keys()) if (!desiredKeys.has(key)) input.memo.delete(key);
+  }
   resources.sort(compareKey);
   const syncStatus: SyncStatusCode =
     outOfSync.length > 0 || requiresPruning.length > 0 ? "OutOfSync" : "Synced";
