@@ -14,10 +14,12 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeKubeconfig } from "../../sandbox/kubeconfig.js";
 import { Sandbox, type SandboxOptions } from "../../sandbox/sandbox.js";
+import type { FaultRule } from "../../sandbox/server/faults.js";
 import { type SimulationOptions, startSimulation } from "../../sandbox/simulation.js";
 
 export interface KubectlResult {
@@ -159,4 +161,31 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
   }
+}
+
+/** PUT /sim/faults over HTTPS with the sandbox's CA: replaces the injected faults (see sandbox/server/faults.ts). */
+export function setSandboxFaults(sandbox: Sandbox, rules: FaultRule[]): Promise<void> {
+  const body = JSON.stringify(rules);
+  return new Promise<void>((resolve, reject) => {
+    const req = https.request(
+      `${sandbox.url}/sim/faults`,
+      {
+        method: "PUT",
+        ca: sandbox.caPem,
+        headers: {
+          Authorization: `Bearer ${sandbox.token}`,
+          "Content-Type": "application/json",
+          "Content-Length": Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () =>
+          res.statusCode === 200 ? resolve() : reject(new Error(`PUT /sim/faults: ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
 }

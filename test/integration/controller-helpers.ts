@@ -3,13 +3,13 @@
  * it, fault injection, and polling for an eventual condition.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { writeKubeconfig } from "../../sandbox/kubeconfig.js";
 import { Sandbox } from "../../sandbox/sandbox.js";
 import type { FaultRule } from "../../sandbox/server/faults.js";
+import { setSandboxFaults } from "../helpers/sandbox.js";
 
 export interface TestCluster {
   sandbox: Sandbox;
@@ -31,39 +31,12 @@ export async function startCluster(prefix: string): Promise<TestCluster> {
     sandbox,
     kc,
     kubeconfig,
-    setFaults: (rules) => putFaults(sandbox, rules),
+    setFaults: (rules) => setSandboxFaults(sandbox, rules),
     async stop() {
       await sandbox.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** PUT /sim/faults over HTTPS with the sandbox's CA (see sandbox/server/faults.ts). */
-function putFaults(sandbox: Sandbox, rules: FaultRule[]): Promise<void> {
-  const body = JSON.stringify(rules);
-  return new Promise<void>((resolve, reject) => {
-    const req = https.request(
-      `${sandbox.url}/sim/faults`,
-      {
-        method: "PUT",
-        ca: sandbox.caPem,
-        headers: {
-          Authorization: `Bearer ${sandbox.token}`,
-          "Content-Type": "application/json",
-          "Content-Length": Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () =>
-          res.statusCode === 200 ? resolve() : reject(new Error(`PUT /sim/faults: ${res.statusCode}`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
 }
 
 /** Polls `probe` every 20 ms until it returns something other than undefined/false. */

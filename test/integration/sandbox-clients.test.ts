@@ -5,7 +5,6 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -13,6 +12,8 @@ import { ApiException, CoreV1Api, KubeConfig, makeInformer } from "@kubernetes/c
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeKubeconfig } from "../../sandbox/kubeconfig.js";
 import { Sandbox } from "../../sandbox/sandbox.js";
+import type { FaultRule } from "../../sandbox/server/faults.js";
+import { setSandboxFaults } from "../helpers/sandbox.js";
 import { commandWorks, serviceAvailable } from "../helpers/services.js";
 
 const run = promisify(execFile);
@@ -38,31 +39,8 @@ let kubeconfig: string;
 let kc: KubeConfig;
 let core: CoreV1Api;
 
-/** PUT /sim/faults over HTTPS with the sandbox's CA. */
-async function setFaults(rules: unknown[]): Promise<void> {
-  const body = JSON.stringify(rules);
-  await new Promise<void>((resolve, reject) => {
-    const req = https.request(
-      `${sandbox.url}/sim/faults`,
-      {
-        method: "PUT",
-        ca: sandbox.caPem,
-        headers: {
-          Authorization: `Bearer ${sandbox.token}`,
-          "Content-Type": "application/json",
-          "Content-Length": Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () =>
-          res.statusCode === 200 ? resolve() : reject(new Error(`PUT /sim/faults: ${res.statusCode}`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
+function setFaults(rules: FaultRule[]): Promise<void> {
+  return setSandboxFaults(sandbox, rules);
 }
 
 beforeAll(async () => {
