@@ -301,14 +301,15 @@ async function main(): Promise<void> {
   // ---- 2. scale ----------------------------------------------------------------------------------
   const steps = WEIGHTS.map((w) => ({ setWeight: w }));
   const stepCount = steps.length + 1; // + promotion
-  const S = "bench-scale";
+  // Ten namespaces of ten, as teams spread them (the sandbox recomputes endpoints per namespace).
+  const S = (i: number) => `bench-scale-${i % 10}`;
   const B = "bench-solo";
-  await ns(S);
+  for (let i = 0; i < 10; i++) await ns(S(i));
   await ns(B);
   const fleet = Array.from({ length: FLEET }, (_, i) => `r${i}`);
-  for (const n of fleet) await apply(canaryObjects(S, n, steps, "app:1"));
+  for (const [i, n] of fleet.entries()) await apply(canaryObjects(S(i), n, steps, "app:1"));
   await apply(canaryObjects(B, "solo", steps, "app:1"));
-  const keysS = fleet.map((n): [string, string] => [S, n]);
+  const keysS = fleet.map((n, i): [string, string] => [S(i), n]);
   await waitAll([...keysS, [B, "solo"]], (s) => s?.phase === "Healthy", 180_000);
   await sleep(1000);
 
@@ -357,8 +358,8 @@ async function main(): Promise<void> {
   if (status(B, "solo")?.stableRS === soloHash) throw new Error("solo did not move");
   const many = await measure(keysS, async () => {
     await Promise.all(
-      fleet.map((n) =>
-        bench.dynamic.apply(rollout(S, n, steps, "app:2"), { fieldManager: "bench", force: true }),
+      fleet.map((n, i) =>
+        bench.dynamic.apply(rollout(S(i), n, steps, "app:2"), { fieldManager: "bench", force: true }),
       ),
     );
   });
