@@ -22,7 +22,8 @@
  * what the controller costs on top of the measurements themselves.
  *
  * Run: npm run build && node dist/bench/analysis.js
- * Knobs: RUNS (500), WINDOW_S (20), CONCURRENCY (the controller's default).
+ * Knobs: RUNS (500), WINDOW_S (20), CONCURRENCY (the controller's default), TIMELINE=1 (lateness per
+ * half second of the window: shows whether late measurements are steady or a burst).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -47,7 +48,7 @@ import { InformerFactory } from "../controller/kube/informer-factory.js";
 
 const RUNS = Number(process.env.RUNS ?? 500);
 const WINDOW_S = Number(process.env.WINDOW_S ?? 20);
-const WARMUP_S = 5;
+const WARMUP_S = 10;
 const INTERVAL_MS = 1000;
 const REQUIRED_P99_LATENESS_MS = 200;
 /**
@@ -217,6 +218,22 @@ class Timings {
     );
   }
 
+  timeline(from: number, to: number): string {
+    const buckets = new Map<number, number[]>();
+    for (const list of this.byRun.values())
+      for (let i = 1; i < list.length; i++) {
+        const [start] = list[i]!;
+        if (start < from || start >= to) continue;
+        const b = Math.floor((start - from) / 500);
+        const l = start - (list[i - 1]![1] + INTERVAL_MS);
+        buckets.set(b, [...(buckets.get(b) ?? []), l]);
+      }
+    return [...buckets]
+      .sort((a, b) => a[0] - b[0])
+      .map(([b, l]) => `${b / 2}s:n${l.length}/p99=${percentile(l, 99).toFixed(0)}`)
+      .join(" ");
+  }
+
   /** Measurements started in [from, to): count, and lateness of each against its due time. */
   window(from: number, to: number): { count: number; lateness: number[] } {
     let count = 0;
@@ -286,6 +303,7 @@ async function measureWindow(
   const to = now();
   const others = Object.fromEntries(others0.map(([k, v]) => [k, childCpuSeconds(children[k]!.pid) - v]));
   const { count, lateness } = timings.window(from, to);
+  if (process.env.TIMELINE) process.stdout.write(`${name} timeline: ${timings.timeline(from, to)}\n`);
   return {
     name,
     rate: count / ((to - from) / 1000),
@@ -491,7 +509,7 @@ async function main(): Promise<void> {
     );
     const b = ctl.breakdown;
     process.stdout.write(
-      `  controller time per measurement (means): provider call ${ms(b.provider)}, status write ${ms(b.statusWrite)}, wait for a worker ${ms(b.queueWait)}, whole reconcile ${ms(b.reconcile)}\n`,
+      `  controller time per measurement (means over the phase, warm-up included): provider call ${ms(b.provider)}, status write ${ms(b.statusWrite)}, wait for a worker ${ms(b.queueWait)}, whole reconcile ${ms(b.reconcile)}\n`,
     );
     process.stdout.write(
       `  status check: ${ctl.stored} measurements stored in run status for ${ctl.requests} provider requests (a few in flight at stop); runs no longer Running: ${ctl.failedRuns}\n`,
