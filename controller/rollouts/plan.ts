@@ -94,7 +94,7 @@ export function planRollout(ctx: RolloutContext): Plan {
   }
   for (const note of b.notes) if (note.startsWith("invalid:")) markInvalid(b, `analysis: ${note.slice(8)}`);
   scaleDownWorkload(b, roles);
-  restartPods(b, roles);
+  restartPods(b);
   cleanUpHistory(b, roles.others);
   finishStatus(b, roles);
   return b.build();
@@ -158,7 +158,7 @@ function scaleDownWorkload(b: PlanBuilder, roles: ReplicaSetRoles): void {
 }
 
 /** `restartAt`: replace pods created before it, one at a time while every set is fully available. */
-function restartPods(b: PlanBuilder, roles: ReplicaSetRoles): void {
+function restartPods(b: PlanBuilder): void {
   const at = b.rollout.spec.restartAt;
   if (!at) return;
   const atMs = Date.parse(at);
@@ -183,7 +183,6 @@ function restartPods(b: PlanBuilder, roles: ReplicaSetRoles): void {
   const steady = b.ctx.replicaSets.every(
     (rs) => availableReplicas(rs) >= specReplicas(rs) && (rs.status?.replicas ?? 0) === specReplicas(rs),
   );
-  void roles;
   if (steady) {
     const pod = old[0]!;
     b.act({

@@ -172,17 +172,14 @@ export class RolloutReconciler implements Reconciler {
     const done = new Set<string>();
     const first = await executor.execute(rollout, plan.actions, done, ctx.signal);
     if (plan.traffic || first.routerError) {
+      // Plan again with what the router was just verified to realise (and our own writes):
+      // actions already carried out are skipped, new ones (the next move) run now.
       const again = planRollout(this.buildContext(rollout, now, observe(first.routerError)));
-      if (
-        canonicalJson(again.status) !== canonicalJson(plan.status) ||
-        again.actions.length !== plan.actions.length
-      ) {
-        const second = await executor.execute(rollout, again.actions, done, ctx.signal);
-        plan =
-          second.routerError && !first.routerError
-            ? planRollout(this.buildContext(rollout, now, observe(second.routerError)))
-            : again;
-      }
+      const second = await executor.execute(rollout, again.actions, done, ctx.signal);
+      plan =
+        second.routerError && !first.routerError
+          ? planRollout(this.buildContext(rollout, now, observe(second.routerError)))
+          : again;
     }
     await this.writeStatus(rollout, plan, ctx);
     const status = plan.status;

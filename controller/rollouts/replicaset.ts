@@ -12,7 +12,7 @@ import {
   ROLLOUT_API_VERSION,
   SCALE_DOWN_DEADLINE_ANNOTATION,
 } from "./constants.js";
-import { hashOf, type PlanBuilder, type RolloutContext, specReplicas } from "./context.js";
+import { type Action, hashOf, type PlanBuilder, type RolloutContext, specReplicas } from "./context.js";
 import { revisionHistoryLimit } from "./spec.js";
 
 export function replicaSetName(rolloutName: string, hash: string): string {
@@ -131,7 +131,7 @@ export function scale(
 ): boolean {
   const current = specReplicas(rs);
   if (current === replicas && !extra) return false;
-  const patch: NonNullable<Parameters<PlanBuilder["act"]>[0]> = {
+  const patch: Action = {
     type: "patchReplicaSet",
     name: rs.metadata?.name ?? "",
     patch: {
@@ -194,6 +194,14 @@ export function ensureNewReplicaSet(
       },
     });
     return rs;
+  }
+  const minReady = ctx.rollout.spec.minReadySeconds ?? 0;
+  if ((newRS.spec?.minReadySeconds ?? 0) !== minReady) {
+    b.act({
+      type: "patchReplicaSet",
+      name: newRS.metadata?.name ?? "",
+      patch: { spec: { minReadySeconds: minReady } },
+    });
   }
   const annotations: Record<string, string | null> = {};
   if (revisionOf(newRS) !== revision) annotations[REVISION_ANNOTATION] = String(revision);
