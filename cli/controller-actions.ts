@@ -27,12 +27,20 @@ export async function controllerFactories(
   flags: Pick<ControllerFlags, "prometheus">,
   redisQueues?: RedisQueues,
 ): Promise<ControllerFactory[]> {
-  const [{ createApplicationController }, { createAnalysisRunController }, { createRolloutController }] =
-    await Promise.all([
-      import("../controller/gitops/index.js"),
-      import("../analysis/reconciler/controller.js"),
-      import("../controller/rollouts/index.js"),
-    ]);
+  const [
+    { createApplicationController },
+    { createAnalysisRunController },
+    { createRolloutController },
+    { createApplicationSetController },
+    { ClusterRegistry },
+  ] = await Promise.all([
+    import("../controller/gitops/index.js"),
+    import("../analysis/reconciler/controller.js"),
+    import("../controller/rollouts/index.js"),
+    import("../controller/appset/index.js"),
+    import("../controller/clusters/cluster-registry.js"),
+  ]);
+  let appController: ReturnType<typeof createApplicationController> | undefined;
   const applications: ControllerFactory = (deps) => {
     const queue = redisQueues?.("applications", deps);
     const apps = createApplicationController({
@@ -47,6 +55,7 @@ export async function controllerFactories(
       resyncMs: deps.appResyncMs,
       ...(queue ? { queue } : {}),
     });
+    appController = apps;
     // Redis lost the queue (restart, flush): every app goes back in from the informers.
     queue?.onRefill(() => {
       apps
@@ -82,7 +91,30 @@ export async function controllerFactories(
     });
     return { name: "rollouts", start: () => ro.start(), stop: () => ro.stop() };
   };
-  return [applications, analysisRuns, rollouts];
+  // Generators read clusters from their Secrets and Git through the Application controller's cache.
+  const applicationSets: ControllerFactory = (deps) => {
+    const log = deps.log.child({ controller: "applicationsets" });
+    const clusters = new ClusterRegistry({ ...deps, log });
+    const sets = createApplicationSetController({
+      ...deps,
+      clusters,
+      ...(appController ? { repoCache: appController.repoCache } : {}),
+      log,
+    });
+    return {
+      name: "applicationsets",
+      async start() {
+        clusters.start();
+        await clusters.waitForSync();
+        await sets.start();
+      },
+      async stop() {
+        await sets.stop();
+        await clusters.stop();
+      },
+    };
+  };
+  return [applications, analysisRuns, rollouts, applicationSets];
 }
 
 export async function runController(
