@@ -161,7 +161,8 @@ export function planCanaryCompleted(b: PlanBuilder, roles: ReplicaSetRoles): voi
   let state: DesiredTraffic | undefined;
   if (b.ctx.routed) {
     state = { canaryWeight: 0, headerRoutes: [], mirrorRoutes: [], canaryHash: hash, stableHash: hash };
-    settled = b.selectorAfter(c.stableService) === hash ? routeTraffic(b, state, false) : false;
+    settled =
+      !c.stableService || b.selectorAfter(c.stableService) === hash ? routeTraffic(b, state, false) : false;
   }
   if (ready && (settled || !b.ctx.routed)) switchService(b, c.canaryService, hash);
   reconcileRoleMetadata(b, roles.newRS, c.stableMetadata, [c.canaryMetadata, c.stableMetadata]);
@@ -306,7 +307,8 @@ export function planCanaryProgress(b: PlanBuilder, roles: ReplicaSetRoles): void
   let state: DesiredTraffic | undefined;
   let verified = true;
   if (ctx.routed) {
-    const onCanary = b.selectorAfter(c.canaryService) === hash;
+    // Without a canary Service (Istio subsets), the router selects the canary pods itself.
+    const onCanary = !c.canaryService || b.selectorAfter(c.canaryService) === hash;
     let weight = weightTarget;
     if (!(onCanary && canaryReady) && weightTarget > currentWeight) weight = onCanary ? currentWeight : 0;
     if (canaryAvailable === 0) weight = 0;

@@ -94,7 +94,8 @@ function canaryProblems(ctx: RolloutContext): string[] {
   if (routed) {
     if (!c.canaryService || !c.stableService)
       out.push("trafficRouting requires both canaryService and stableService");
-    else if (c.canaryService === c.stableService) out.push("canaryService and stableService must differ");
+    else if (c.canaryService && c.canaryService === c.stableService)
+      out.push("canaryService and stableService must differ");
   }
   if (c.dynamicStableScale && !routed) out.push("dynamicStableScale requires trafficRouting");
   for (const [field, name] of [
