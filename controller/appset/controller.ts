@@ -30,7 +30,7 @@ import { Controller } from "../runtime/controller.js";
 import { controllerOwnerKey } from "../runtime/key-mappers.js";
 import type { ReconcileContext, ReconcileResult, Reconciler } from "../runtime/reconciler.js";
 import { type ClusterInfo, type GeneratorContext, generateParams } from "./generators.js";
-import { type GeneratedSet, ownedBy, planWrites, renderApplications } from "./plan.js";
+import { type GeneratedSet, ownedBy, planWrites, renderApplications, sameJson } from "./plan.js";
 import { planRollingSync } from "./rolling-sync.js";
 
 export interface ApplicationSetControllerOptions {
@@ -83,10 +83,6 @@ function condition(
   };
 }
 
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 function isResourcesFinalizer(f: string): boolean {
   return (
     f === RESOURCES_FINALIZER || f === ARGO_RESOURCES_FINALIZER || f.startsWith(`${RESOURCES_FINALIZER}/`)
@@ -129,7 +125,8 @@ export class ApplicationSetReconciler implements Reconciler {
       if (set.spec.syncPolicy?.preserveResourcesOnDeletion) await this.stripFinalizers(owned);
       return {};
     }
-    const now = new Date(ctx.clock.now()).toISOString();
+    // Seconds, as metav1.Time is stored: a re-read status compares equal and writes nothing.
+    const now = new Date(Math.floor(ctx.clock.now() / 1000) * 1000).toISOString().replace(".000Z", "Z");
     const prevConditions = set.status?.conditions ?? [];
     const fail = async (reason: string, message: string): Promise<ReconcileResult> => {
       ctx.log.warn({ reason }, message);

@@ -85,7 +85,8 @@ export type AppWrite =
   | { op: "update"; app: Application; existing: Application }
   | { op: "delete"; existing: Application };
 
-function sameJson(a: unknown, b: unknown): boolean {
+/** JSON equality regardless of key order (objects from the API server may reorder keys). */
+export function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
 }
 

@@ -267,5 +267,15 @@ describe("RollingSync", () => {
       "rs-dev:1",
       "rs-prod:2",
     ]);
+
+    // Settled: resyncs (every 2 s here) write no ApplicationSet status and no Application.
+    const writes = () =>
+      ctl.requests.filter(
+        (r) => r.method !== "GET" && !r.watch && /applicationsets|applications\/rs-/.test(r.path),
+      ).length;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const before = writes();
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(writes()).toBe(before);
   }, 60_000);
 });
