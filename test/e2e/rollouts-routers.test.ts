@@ -145,9 +145,7 @@ beforeAll(async () => {
   h = await RolloutsHarness.start();
   for (const s of SCENARIOS) {
     await h.namespace(s.ns);
-    await h.apply(
-      `${s.services ? `${svc(s.ns, "shop-stable")}${svc(s.ns, "shop-canary")}` : ""}${s.objects}`,
-    );
+    await h.apply(`${svc(s.ns, "shop-stable")}${svc(s.ns, "shop-canary")}${s.objects}`);
   }
   await h.startController({ analysis: false });
   for (const s of SCENARIOS) await h.apply(rolloutYaml(s, "shop:1"));
