@@ -93,4 +93,25 @@ describe("install.yaml", () => {
     const dry3 = await sb.kubectlOk(["apply", "--server-side", "--dry-run=server", "-f", file]);
     expect(acceptedNames(dry3)).toEqual(docs.map((d) => d.metadata.name));
   });
+
+  it("applied twice into an empty cluster, the second run also creates the default AppProject", async () => {
+    const fresh = await startTestSandbox({ simulation: false });
+    try {
+      await fresh.kubectl(["apply", "--server-side", "-f", file]);
+      await fresh.kubectlOk([
+        "wait",
+        "--for",
+        "condition=established",
+        "--timeout=30s",
+        "crd",
+        "-l",
+        "app.kubernetes.io/part-of=slipway",
+      ]);
+      await fresh.kubectlOk(["apply", "--server-side", "-f", file]);
+      await fresh.kubectlOk(["get", "appprojects.slipway.dev", "default", "-n", "slipway-system"]);
+      await fresh.kubectlOk(["get", "deployment", "slipway-controller", "-n", "slipway-system"]);
+    } finally {
+      await fresh.stop();
+    }
+  });
 });
