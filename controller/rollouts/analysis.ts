@@ -12,6 +12,7 @@ import type { AnalysisPhase, Argument, Metric } from "../../api/v1alpha1/analysi
 import type { RolloutAnalysis, RolloutAnalysisRunStatus } from "../../api/v1alpha1/rollout.js";
 import {
   ATTEMPT_ANNOTATION,
+  DEFAULTS,
   POD_HASH_LABEL,
   REVISION_ANNOTATION,
   RUN_ROLLOUT_LABEL,
@@ -277,4 +278,37 @@ export function failureMessage(run: AnalysisRunObject): string {
     return `${head}: metric ${bad.name}: ${why}`;
   }
   return `${head}: metric ${bad.name}: ${describeOutcome(metric, displayValue(last?.value))}`;
+}
+
+/**
+ * Keeps the newest `successfulRunHistoryLimit` (5) successful and `unsuccessfulRunHistoryLimit`
+ * (5) unsuccessful finished runs of the Rollout and deletes the older ones (Argo's
+ * reconcileAnalysisRunsLimits); runs the status still names, or still measuring, are kept.
+ */
+export function cleanUpRuns(b: PlanBuilder): void {
+  const limits = b.rollout.spec.analysis ?? {};
+  const keepOk = limits.successfulRunHistoryLimit ?? DEFAULTS.successfulRunHistoryLimit;
+  const keepBad = limits.unsuccessfulRunHistoryLimit ?? DEFAULTS.unsuccessfulRunHistoryLimit;
+  const s = b.status;
+  const named = new Set(
+    [
+      s.canary?.currentStepAnalysisRunStatus?.name,
+      s.canary?.currentBackgroundAnalysisRunStatus?.name,
+      s.blueGreen?.prePromotionAnalysisRunStatus?.name,
+      s.blueGreen?.postPromotionAnalysisRunStatus?.name,
+    ].filter((n): n is string => Boolean(n)),
+  );
+  const created = (r: AnalysisRunObject) => Date.parse(String(r.metadata.creationTimestamp ?? "")) || 0;
+  const finished = b.ctx.analysisRuns
+    .filter(
+      (r) => isTerminal(phaseOf(r)) && !named.has(r.metadata.name ?? "") && !r.metadata.deletionTimestamp,
+    )
+    .sort(
+      (x, y) => created(y) - created(x) || String(y.metadata.name).localeCompare(String(x.metadata.name)),
+    );
+  const ok = finished.filter((r) => phaseOf(r) === "Successful");
+  const bad = finished.filter((r) => phaseOf(r) !== "Successful");
+  for (const r of [...ok.slice(keepOk), ...bad.slice(keepBad)]) {
+    b.act({ type: "deleteAnalysisRun", name: r.metadata.name ?? "" });
+  }
 }

@@ -10,7 +10,7 @@
  */
 import type { V1ReplicaSet } from "@kubernetes/client-node";
 import { abortCause, markAborted, retry, retryRequested } from "./abort.js";
-import { attemptOf } from "./analysis.js";
+import { attemptOf, cleanUpRuns } from "./analysis.js";
 import {
   blueGreenRunsToWatch,
   planBlueGreenAborted,
@@ -96,6 +96,7 @@ export function planRollout(ctx: RolloutContext): Plan {
   scaleDownWorkload(b, roles);
   restartPods(b);
   cleanUpHistory(b, roles.others);
+  cleanUpRuns(b);
   finishStatus(b, roles);
   return b.build();
 }

@@ -756,3 +756,73 @@ describe("blue-green", () => {
     expect(failed.status.stableRS).toBe(H1);
   });
 });
+
+describe("more analysis", () => {
+  it("background analysis starts at startingStep and a failure aborts from any step", () => {
+    const bg: RolloutStrategy = {
+      canary: {
+        ...routed.canary!,
+        analysis: { startingStep: 1, templates: [{ templateName: "error-rate" }] },
+      },
+    };
+    const fixture = { replicaSets: [rs(H1, 10), rs(H2, 5)], services: services(H2), verified: true };
+    expect(summary(plan(rollout(bg, progressing(0)), fixture))).not.toContain(`run web-${H2}-bg`);
+    const started = plan(rollout(bg, progressing(1)), fixture);
+    expect(summary(started)).toEqual(["traffic 41", `run web-${H2}-bg`, `run web-${H2}-1`]);
+    const failed = plan(rollout(bg, progressing(3)), { ...fixture, runs: [run(`web-${H2}-bg`, "Error")] });
+    expect(failed.status.abort).toBe(true);
+    expect(failed.status.message).toMatch(new RegExp(`^RolloutAborted: analysis run web-${H2}-bg errored`));
+  });
+
+  it("keeps the newest finished runs within the history limits", () => {
+    const old = (i: number, phase: AnalysisPhase) => {
+      const r = run(`old-${i}`, phase);
+      r.metadata.creationTimestamp = new Date(NOW - (100 - i) * 1000);
+      return r;
+    };
+    const runs = [
+      ...[0, 1, 2, 3, 4, 5, 6].map((i) => old(i, "Successful")),
+      old(7, "Failed"),
+      old(8, "Failed"),
+    ];
+    const ro = rollout(basic, { stableRS: H2, currentPodHash: H2, currentStepIndex: 4 }, "web:2", {
+      analysis: { successfulRunHistoryLimit: 3, unsuccessfulRunHistoryLimit: 1 },
+    });
+    const p = plan(ro, { replicaSets: [rs(H2, 10)], services: services(H2, H2), runs });
+    expect(p.actions.filter((a) => a.type === "deleteAnalysisRun").map((a) => "name" in a && a.name)).toEqual(
+      ["old-3", "old-2", "old-1", "old-0", "old-7"],
+    );
+  });
+
+  it("blue-green: pre-promotion analysis gates promotion; autoPromotionSeconds promotes by itself", () => {
+    const bg: RolloutStrategy = {
+      blueGreen: {
+        activeService: "web-active",
+        autoPromotionSeconds: 30,
+        prePromotionAnalysis: { templates: [{ templateName: "error-rate" }] },
+      },
+    };
+    const st: RolloutStatus = { currentPodHash: H2, stableRS: H1, observedGeneration: 2 };
+    const fixture = { replicaSets: [rs(H1, 10), rs(H2, 10)], services: [svc("web-active", H1)] };
+    const first = plan(rollout(bg, st), fixture);
+    expect(summary(first)).toEqual([`run web-${H2}-pre`]);
+    expect(first.status.pauseConditions?.[0]?.reason).toBe("BlueGreenPause");
+    expect(first.requeueAfterMs).toBe(30_000);
+    const paused = first.status;
+    const analysing = plan(rollout(bg, paused), {
+      ...fixture,
+      now: NOW + 31_000,
+      runs: [run(`web-${H2}-pre`, "Running")],
+    });
+    expect(summary(analysing)).toEqual([]);
+    const go = plan(rollout(bg, paused), {
+      ...fixture,
+      now: NOW + 31_000,
+      runs: [run(`web-${H2}-pre`, "Successful")],
+    });
+    expect(summary(go)).toEqual([`switch web-active → ${H2}`]);
+    const bad = plan(rollout(bg, paused), { ...fixture, runs: [run(`web-${H2}-pre`, "Failed")] });
+    expect(bad.status.phase).toBe("Degraded");
+    expect(summary(bad)).toEqual([]);
+  });
+});
