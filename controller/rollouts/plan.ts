@@ -35,6 +35,7 @@ import {
   newRevision as newRevisionNumber,
   type ReplicaSetRoles,
   replicaSetName,
+  revisionOf,
 } from "./replicaset.js";
 import { desiredReplicas, progressDeadlineMs, selectorString, steps, strategyOf } from "./spec.js";
 import { computePhase, getCondition, madeProgress, removeCondition, setCondition } from "./status.js";
@@ -60,9 +61,15 @@ export function planRollout(ctx: RolloutContext): Plan {
   }
   removeCondition(s, CONDITION.invalidSpec);
 
-  // The first deploy ignores the strategy: the new set is stable from the start.
-  const firstDeploy = !s.stableRS || (!roles.stableRS && roles.others.every((rs) => specReplicas(rs) === 0));
-  if (firstDeploy && s.stableRS !== ctx.podHash) {
+  // The first deploy ignores the strategy: the new set is stable from the start. A status that
+  // lost its stableRS while older sets still run pods takes the newest of them as stable instead
+  // of promoting the new template unchecked.
+  const running = roles.others.filter((rs) => specReplicas(rs) > 0);
+  if (!roles.stableRS && running.length > 0) {
+    const newest = running.reduce((a, x) => (revisionOf(x) > revisionOf(a) ? x : a));
+    s.stableRS = hashOf(newest);
+    roles = classify(ctx, s.stableRS);
+  } else if (!roles.stableRS && s.stableRS !== ctx.podHash) {
     s.stableRS = ctx.podHash;
     roles = classify(ctx, ctx.podHash);
   }
@@ -80,7 +87,7 @@ export function planRollout(ctx: RolloutContext): Plan {
       if (cause) {
         markAborted(b, cause, roles.newRS);
         planCanaryAborted(b, roles);
-      } else planCanaryProgress(b, roles);
+      } else if (!ro.spec.paused) planCanaryProgress(b, roles);
     }
   } else {
     if (completed) planBlueGreenCompleted(b, roles);
@@ -89,7 +96,7 @@ export function planRollout(ctx: RolloutContext): Plan {
       if (cause) {
         markAborted(b, cause, roles.newRS);
         planBlueGreenAborted(b, roles);
-      } else planBlueGreenProgress(b, roles);
+      } else if (!ro.spec.paused) planBlueGreenProgress(b, roles);
     }
   }
   for (const note of b.notes) if (note.startsWith("invalid:")) markInvalid(b, `analysis: ${note.slice(8)}`);

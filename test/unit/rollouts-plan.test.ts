@@ -826,3 +826,26 @@ describe("more analysis", () => {
     expect(summary(bad)).toEqual([]);
   });
 });
+
+describe("pause and recovery", () => {
+  it("spec.paused holds the rollout where it is: no new set, no weight raised, no step taken", () => {
+    const ro = rollout(routed, progressing(0), "web:2", { paused: true });
+    const p = plan(ro, { replicaSets: [rs(H1, 10)], services: services() });
+    expect(p.actions).toEqual([]);
+    expect(p.status.phase).toBe("Paused");
+    expect(p.status.message).toBe("manually paused");
+  });
+
+  it("an abort still works while paused", () => {
+    const ro = rollout(routed, progressing(1, { abort: true }), "web:2", { paused: true });
+    const p = plan(ro, { replicaSets: [rs(H1, 10), rs(H2, 5)], services: services(H2) });
+    expect(summary(p)[0]).toBe("traffic 0 (no gate)");
+    expect(p.status.phase).toBe("Degraded");
+  });
+
+  it("a status that lost stableRS takes the running set as stable instead of promoting the new template", () => {
+    const p = plan(rollout(basic, {}), { replicaSets: [rs(H1, 10)], services: services() });
+    expect(p.status.stableRS).toBe(H1);
+    expect(summary(p)).toEqual([`create web-${H2} 2`]);
+  });
+});
