@@ -178,8 +178,9 @@ spec:
   it("restartAt replaces the pods created before it, one at a time", async () => {
     const before = (await h.list("pods", NS, "app=quiet")).map((p) => p.metadata.name).sort();
     expect(before).toHaveLength(3);
-    const at = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    // Object timestamps are whole seconds: restartAt a second after the last pod was created.
     await sleep(1100);
+    const at = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     await h.sb.kubectlOk([
       "patch",
       "rollout",
