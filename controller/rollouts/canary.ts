@@ -301,7 +301,19 @@ export function planCanaryProgress(b: PlanBuilder, roles: ReplicaSetRoles): void
   const canaryAvailable = observedAvailable(newRS);
   if (observedAvailable(stableRS) > 0) switchService(b, c.stableService, stableHash);
   const canaryReady = canaryAvailable > 0 && canaryAvailable >= t.canary;
-  if (canaryReady) switchService(b, c.canaryService, hash);
+  // A canary Service still on an older canary (a new revision mid-rollout) moves only once the
+  // router sends it nothing, so no request meets a version before its step.
+  const canaryNow = b.selectorAfter(c.canaryService);
+  const zero: DesiredTraffic = {
+    canaryWeight: 0,
+    headerRoutes: [],
+    mirrorRoutes: [],
+    canaryHash: hash,
+    stableHash,
+  };
+  const canaryServiceFree =
+    !ctx.routed || !canaryNow || canaryNow === hash || canaryNow === stableHash || ctx.traffic.verified(zero);
+  if (canaryReady && canaryServiceFree) switchService(b, c.canaryService, hash);
 
   // 3. Traffic: raised only when the canary Service selects available canary pods.
   let state: DesiredTraffic | undefined;

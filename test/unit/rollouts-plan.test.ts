@@ -849,3 +849,45 @@ describe("pause and recovery", () => {
     expect(summary(p)).toEqual([`create web-${H2} 2`]);
   });
 });
+
+describe("a new revision in the middle of a canary", () => {
+  const H3 = podTemplateHash(tpl("web:3"));
+  const status: RolloutStatus = {
+    currentPodHash: H2,
+    stableRS: H1,
+    currentStepIndex: 3,
+    observedGeneration: 2,
+    canary: {
+      weights: {
+        canary: { weight: 41, podTemplateHash: H2 },
+        stable: { weight: 59, podTemplateHash: H1 },
+        verified: true,
+      },
+    },
+  };
+  const h3 = () => {
+    const x = rs(H3, 5);
+    x.metadata!.name = `web-${H3}`;
+    x.metadata!.labels!["rollouts-pod-template-hash"] = H3;
+    return x;
+  };
+
+  it("takes the weight off the older canary before its Service moves, then scales the older canary down", () => {
+    const fixture = { replicaSets: [rs(H1, 10), rs(H2, 6), h3()], services: services(H2) };
+    const p = plan(rollout(routed, status, "web:3"), fixture);
+    expect(p.status.currentStepIndex).toBe(0);
+    expect(summary(p)).toEqual(["traffic 0"]);
+    const zeroVerified = plan(rollout(routed, status, "web:3"), {
+      ...fixture,
+      verified: (s) => s.canaryWeight === 0,
+    });
+    expect(summary(zeroVerified)).toEqual([`switch web-canary → ${H3}`, "traffic 41"]);
+    // Once the router shows the new state, nothing routes to the older canary: it goes.
+    const settled = plan(rollout(routed, status, "web:3"), {
+      replicaSets: fixture.replicaSets,
+      services: services(H3),
+      verified: true,
+    });
+    expect(summary(settled)).toEqual(["traffic 41", `scale web-${H2} 0`]);
+  });
+});
