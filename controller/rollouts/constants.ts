@@ -68,31 +68,6 @@ export const REASON = {
   resumed: "RolloutResumed",
   retried: "RolloutRetried",
   available: "AvailableReason",
-  notAvailable: "AvailableReason",
   healthy: "RolloutHealthy",
   completed: "RolloutCompleted",
-} as const;
-
-/** Events the controller records (reasons). */
-export const EVENT = {
-  stepCompleted: "RolloutStepCompleted",
-  paused: "RolloutPaused",
-  resumed: "RolloutResumed",
-  aborted: "RolloutAborted",
-  retried: "RolloutRetried",
-  promoted: "RolloutPromoted",
-  completed: "RolloutCompleted",
-  updated: "RolloutUpdated",
-  scaling: "ScalingReplicaSet",
-  newRS: "NewReplicaSetCreated",
-  switchService: "SwitchService",
-  trafficWeight: "TrafficWeightUpdated",
-  trafficDrift: "TrafficRoutingDrift",
-  trafficError: "TrafficRoutingError",
-  analysisCreated: "AnalysisRunCreated",
-  analysisResult: "AnalysisRunCompleted",
-  invalidSpec: "InvalidSpec",
-  timedOut: "ProgressDeadlineExceeded",
-  restartingPod: "RestartingPod",
-  scaleDownWorkload: "ScalingDeployment",
 } as const;

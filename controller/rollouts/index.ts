@@ -37,6 +37,11 @@
  *   first step under a new attempt, whose AnalysisRuns get a `.N` suffix.
  * - promote = clear `status.pauseConditions` (leave `controllerPause`); `promote --full` =
  *   `status.promoteFull=true`; abort = `status.abort=true`.
+ * - Events: NewReplicaSetCreated, ScalingReplicaSet, SwitchService, TrafficWeightUpdated,
+ *   TrafficRoutingDrift (Warning), AnalysisRunCreated, RolloutUpdated, RolloutStepCompleted,
+ *   RolloutPaused, RolloutResumed, RolloutPromoted, RolloutAborted (Warning, with the failing
+ *   metric and value), RolloutRetried, RolloutCompleted, RestartingPod, RolloutRestarted,
+ *   ScalingDeployment, InvalidSpec (Warning), ProgressDeadlineExceeded (Warning).
  * - AnalysisRuns are named `<rollout>-<hash>-<step>|bg|pre|post[.<attempt>]`: one per step per
  *   revision per attempt, created once whatever the restarts.
  */
