@@ -14,10 +14,9 @@
  *
  * Skipped when Prometheus is not installed, unless REQUIRE_SERVICES=1.
  */
-import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prometheusAvailable, type RunningPrometheus, startPrometheus } from "../helpers/prometheus.js";
-import type { KubeJson } from "../helpers/sandbox.js";
+import { type KubeJson, sandboxGet } from "../helpers/sandbox.js";
 import { RolloutsHarness, sleep } from "./rollouts-harness.js";
 
 const NS = "gw";
@@ -35,22 +34,7 @@ interface RouteTraffic {
   byHash: Record<string, number>;
 }
 
-function get(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${h.sb.url}${path}`, { ca: h.sb.sandbox.caPem }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        body += c;
-      });
-      res.on("end", () =>
-        res.statusCode === 200 ? resolve(body) : reject(new Error(`${path}: ${res.statusCode}`)),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = (path: string): Promise<string> => sandboxGet(h.sb, path);
 
 /** The HTTPRoute's traffic over `seconds` whole seconds that all start after this call. */
 async function freshWindow(seconds: number): Promise<RouteTraffic> {

@@ -6,9 +6,8 @@
  * added are gone once the rollout completes (the HTTPRoute has only the user's rule again). A hand
  * edit of the HTTPRoute mid-rollout is found by the router's verify and put right, with a Warning.
  */
-import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { KubeJson } from "../helpers/sandbox.js";
+import { type KubeJson, sandboxGet } from "../helpers/sandbox.js";
 import { RolloutsHarness, sleep } from "./rollouts-harness.js";
 
 const NS = "ab";
@@ -27,22 +26,7 @@ interface RouteTraffic {
   mirrored: Record<string, number>;
 }
 
-function get(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${h.sb.url}${path}`, { ca: h.sb.sandbox.caPem }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        body += c;
-      });
-      res.on("end", () =>
-        res.statusCode === 200 ? resolve(body) : reject(new Error(`${path}: ${res.statusCode}`)),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = (path: string): Promise<string> => sandboxGet(h.sb, path);
 
 async function freshWindow(seconds: number): Promise<RouteTraffic> {
   await sleep(300);

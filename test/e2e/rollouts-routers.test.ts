@@ -6,8 +6,8 @@
  * walks setWeight 30 → pause{} (≈30% of requests on the canary, within 4σ) → promote → stable,
  * after which every request reaches the new pods.
  */
-import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sandboxGet } from "../helpers/sandbox.js";
 import { RolloutsHarness, sleep } from "./rollouts-harness.js";
 
 const RPS = 300;
@@ -109,22 +109,7 @@ spec:
       steps: [{setWeight: 30}, {pause: {}}]
 `;
 
-function get(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${h.sb.url}${path}`, { ca: h.sb.sandbox.caPem }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        body += c;
-      });
-      res.on("end", () =>
-        res.statusCode === 200 ? resolve(body) : reject(new Error(`${path}: ${res.statusCode}`)),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = (path: string): Promise<string> => sandboxGet(h.sb, path);
 
 /** Traffic per scenario over whole seconds that all start after this call. */
 async function freshWindow(): Promise<Map<string, RouteTraffic>> {

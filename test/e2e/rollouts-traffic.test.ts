@@ -16,7 +16,6 @@
  * accepted within 4σ = 4·√(p(1−p)/n) (false alarm ≈ 6·10⁻⁵ per check, n = 2,000 here); counts
  * that are not random (zero shares, window totals) are exact or ±1.
  */
-import { request } from "node:https";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Rollout, RolloutTrafficRouting } from "../../api/v1alpha1/rollout.js";
@@ -31,7 +30,13 @@ import {
   type TrafficState,
   UnsupportedError,
 } from "../../controller/rollouts/traffic/index.js";
-import { type KubeJson, startTestSandbox, type TestSandbox, waitFor } from "../helpers/sandbox.js";
+import {
+  type KubeJson,
+  sandboxGet,
+  startTestSandbox,
+  type TestSandbox,
+  waitFor,
+} from "../helpers/sandbox.js";
 
 const RPS = 400;
 /** Seconds each phase's shares are read over: n = 2,000 requests per route object. */
@@ -233,22 +238,7 @@ function rolloutObject(scenario: Scenario): Obj {
 let env: TestSandbox;
 let client: ClusterClient;
 
-function get(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${env.url}${path}`, { ca: env.sandbox.caPem }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () =>
-        res.statusCode === 200 ? resolve(body) : reject(new Error(`${path}: ${res.statusCode} ${body}`)),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = (path: string): Promise<string> => sandboxGet(env, path);
 
 interface RouteTraffic {
   kind: string;

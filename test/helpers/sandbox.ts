@@ -189,3 +189,21 @@ export function setSandboxFaults(sandbox: Sandbox, rules: FaultRule[]): Promise<
     req.end(body);
   });
 }
+
+/** GET a path of the sandbox over HTTPS with its CA, no token (e.g. `/sim/traffic?window=5`); rejects unless 200. */
+export function sandboxGet(env: Pick<TestSandbox, "url" | "sandbox">, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${env.url}${path}`, { ca: env.sandbox.caPem }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => {
+        body += c;
+      });
+      res.on("end", () =>
+        res.statusCode === 200 ? resolve(body) : reject(new Error(`${path}: ${res.statusCode}`)),
+      );
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
