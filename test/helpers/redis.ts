@@ -46,6 +46,16 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
   } while (cursor !== "0");
 }
 
+/**
+ * Deletes every key under `prefix:` in one atomic step and returns how many there were: what a
+ * Redis restart without persistence does to one installation, with no worker able to write in
+ * between. (KEYS inside the script is fine for the small test databases this runs against.)
+ */
+export async function loseEverything(redis: Redis, prefix: string): Promise<number> {
+  const script = `local keys = redis.call('KEYS', ARGV[1]); for i = 1, #keys, 500 do redis.call('DEL', unpack(keys, i, math.min(i + 499, #keys))) end; return #keys`;
+  return Number(await redis.eval(script, 0, `${prefix}:*`));
+}
+
 export function connectRedis(): Redis {
   return new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
 }
