@@ -15,41 +15,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prometheusAvailable, type RunningPrometheus, startPrometheus } from "../helpers/prometheus.js";
-import { type KubeJson, sandboxGet } from "../helpers/sandbox.js";
-import { RolloutsHarness, sleep } from "./rollouts-harness.js";
+import type { KubeJson } from "../helpers/sandbox.js";
+import { RolloutsHarness, routeOf } from "./rollouts-harness.js";
 
 const NS = "bg";
 const hasPrometheus = prometheusAvailable();
 let h: RolloutsHarness;
 let prom: RunningPrometheus;
 
-interface RouteTraffic {
-  kind: string;
-  namespace: string;
-  name: string;
-  total: number;
-  /** Share of requests per pod hash ("" = no ready pod: a 503). */
-  byHash: Record<string, number>;
-}
-
-const get = (path: string): Promise<string> => sandboxGet(h.sb, path);
-
-async function traffic(seconds: number): Promise<RouteTraffic> {
-  const report = JSON.parse(await get(`/sim/traffic?window=${seconds}`)) as { routes: RouteTraffic[] };
-  const route = report.routes.find(
-    (r) => r.namespace === NS && r.kind === "Service" && r.name === "web-active",
-  );
-  if (!route) throw new Error("no Service web-active in /sim/traffic");
-  return route;
-}
-
+const traffic = async (seconds: number) => routeOf(await h.traffic(seconds), NS, "Service", "web-active");
 /** Traffic over whole seconds that all start after this call. */
-async function freshWindow(seconds: number): Promise<RouteTraffic> {
-  await sleep(300);
-  await sleep(1000 - (Date.now() % 1000) + 50);
-  await sleep(seconds * 1000 + 250);
-  return traffic(seconds);
-}
+const freshWindow = async (seconds: number) =>
+  routeOf(await h.freshTraffic(seconds), NS, "Service", "web-active");
 
 const rolloutYaml = (image: string, opts: { errorRate?: string; manual: boolean; post?: boolean }) => `
 apiVersion: slipway.dev/v1alpha1

@@ -16,8 +16,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prometheusAvailable, type RunningPrometheus, startPrometheus } from "../helpers/prometheus.js";
-import { type KubeJson, sandboxGet } from "../helpers/sandbox.js";
-import { RolloutsHarness, sleep } from "./rollouts-harness.js";
+import type { KubeJson } from "../helpers/sandbox.js";
+import { RolloutsHarness, routeOf } from "./rollouts-harness.js";
 
 const NS = "gw";
 const RPS = 200;
@@ -25,27 +25,9 @@ const hasPrometheus = prometheusAvailable();
 let h: RolloutsHarness;
 let prom: RunningPrometheus;
 
-interface RouteTraffic {
-  kind: string;
-  namespace: string;
-  name: string;
-  total: number;
-  /** Share of the requests (0..1) each pod hash answered. */
-  byHash: Record<string, number>;
-}
-
-const get = (path: string): Promise<string> => sandboxGet(h.sb, path);
-
 /** The HTTPRoute's traffic over `seconds` whole seconds that all start after this call. */
-async function freshWindow(seconds: number): Promise<RouteTraffic> {
-  await sleep(300);
-  await sleep(1000 - (Date.now() % 1000) + 50);
-  await sleep(seconds * 1000 + 250);
-  const report = JSON.parse(await get(`/sim/traffic?window=${seconds}`)) as { routes: RouteTraffic[] };
-  const route = report.routes.find((r) => r.namespace === NS && r.kind === "HTTPRoute" && r.name === "shop");
-  if (!route) throw new Error("no HTTPRoute shop in /sim/traffic");
-  return route;
-}
+const freshWindow = async (seconds: number) =>
+  routeOf(await h.freshTraffic(seconds), NS, "HTTPRoute", "shop");
 
 const rolloutYaml = (image: string, errorRate: string) => `
 apiVersion: slipway.dev/v1alpha1

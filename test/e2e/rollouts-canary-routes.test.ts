@@ -7,36 +7,17 @@
  * edit of the HTTPRoute mid-rollout is found by the router's verify and put right, with a Warning.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KubeJson, sandboxGet } from "../helpers/sandbox.js";
-import { RolloutsHarness, sleep } from "./rollouts-harness.js";
+import type { KubeJson } from "../helpers/sandbox.js";
+import { RolloutsHarness, routeOf } from "./rollouts-harness.js";
 
 const NS = "ab";
 const RPS = 400;
 const COHORT = 0.2;
 let h: RolloutsHarness;
 
-interface RouteTraffic {
-  kind: string;
-  namespace: string;
-  name: string;
-  total: number;
-  /** Share (0..1) of the requests each pod hash answered. */
-  byHash: Record<string, number>;
-  /** Mirrored copies per pod hash (counts). */
-  mirrored: Record<string, number>;
-}
-
-const get = (path: string): Promise<string> => sandboxGet(h.sb, path);
-
-async function freshWindow(seconds: number): Promise<RouteTraffic> {
-  await sleep(300);
-  await sleep(1000 - (Date.now() % 1000) + 50);
-  await sleep(seconds * 1000 + 250);
-  const report = JSON.parse(await get(`/sim/traffic?window=${seconds}`)) as { routes: RouteTraffic[] };
-  const route = report.routes.find((r) => r.namespace === NS && r.kind === "HTTPRoute" && r.name === "shop");
-  if (!route) throw new Error("no HTTPRoute shop in /sim/traffic");
-  return route;
-}
+/** The HTTPRoute's traffic over `seconds` whole seconds that all start after this call. */
+const freshWindow = async (seconds: number) =>
+  routeOf(await h.freshTraffic(seconds), NS, "HTTPRoute", "shop");
 
 /** Within 4σ of a Binomial(n, p) share. */
 function expectShare(share: number, n: number, p: number): void {

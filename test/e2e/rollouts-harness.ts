@@ -20,7 +20,25 @@ import {
   type RolloutControllerOptions,
 } from "../../controller/rollouts/controller.js";
 import type { Controller } from "../../controller/runtime/controller.js";
-import { type KubeJson, startTestSandbox, type TestSandbox, waitFor } from "../helpers/sandbox.js";
+import {
+  type KubeJson,
+  sandboxGet,
+  startTestSandbox,
+  type TestSandbox,
+  waitFor,
+} from "../helpers/sandbox.js";
+
+/** One routing object (Service, HTTPRoute, VirtualService, Ingress) in `/sim/traffic`. */
+export interface RouteTraffic {
+  kind: string;
+  namespace: string;
+  name: string;
+  total: number;
+  /** Share (0..1) of the requests each pod hash answered ("" = no ready pod: a 503). */
+  byHash: Record<string, number>;
+  /** Mirrored copies per pod hash (counts). */
+  mirrored: Record<string, number>;
+}
 
 export interface ControllerProcess {
   client: ClusterClient;
@@ -203,6 +221,22 @@ export class RolloutsHarness {
     });
   }
 
+  /** `/sim/traffic` over the last `seconds` whole seconds. */
+  async traffic(seconds: number): Promise<RouteTraffic[]> {
+    const report = JSON.parse(await sandboxGet(this.sb, `/sim/traffic?window=${seconds}`)) as {
+      routes: RouteTraffic[];
+    };
+    return report.routes;
+  }
+
+  /** `/sim/traffic` over `seconds` whole seconds that all start after this call. */
+  async freshTraffic(seconds: number): Promise<RouteTraffic[]> {
+    await sleep(300);
+    await sleep(1000 - (Date.now() % 1000) + 50);
+    await sleep(seconds * 1000 + 250);
+    return this.traffic(seconds);
+  }
+
   async stop(): Promise<void> {
     for (const p of this.processes) await p.stop().catch(() => undefined);
     await this.sb.stop();
@@ -210,3 +244,10 @@ export class RolloutsHarness {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The routing object's entry in a `/sim/traffic` report; throws when it has none. */
+export function routeOf(routes: RouteTraffic[], ns: string, kind: string, name: string): RouteTraffic {
+  const route = routes.find((r) => r.namespace === ns && r.kind === kind && r.name === name);
+  if (!route) throw new Error(`no ${kind} ${ns}/${name} in /sim/traffic`);
+  return route;
+}

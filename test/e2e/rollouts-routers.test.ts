@@ -7,90 +7,15 @@
  * after which every request reaches the new pods.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sandboxGet } from "../helpers/sandbox.js";
-import { RolloutsHarness, sleep } from "./rollouts-harness.js";
+import { RolloutsHarness, type RouteTraffic, routeOf } from "./rollouts-harness.js";
+import { type RouterScenario, routerScenarios } from "./rollouts-router-scenarios.js";
 
 const RPS = 300;
 const WINDOW = 3;
 let h: RolloutsHarness;
+const SCENARIOS = routerScenarios("r", RPS);
 
-interface RouteTraffic {
-  kind: string;
-  namespace: string;
-  name: string;
-  total: number;
-  /** Share (0..1) of the requests each pod hash answered. */
-  byHash: Record<string, number>;
-}
-
-interface Scenario {
-  ns: string;
-  kind: "VirtualService" | "Ingress";
-  routing: string;
-  objects: string;
-}
-
-const annotations = `{"sim.slipway.dev/rps": "${RPS}"}`;
-const svc = (ns: string, name: string) => `
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: ${ns}}
-spec: {selector: {app: shop}, ports: [{port: 80}]}
----`;
-
-const SCENARIOS: Scenario[] = [
-  {
-    ns: "r-istio-host",
-    kind: "VirtualService",
-    routing: "istio: {virtualService: {name: shop, routes: [primary]}}",
-    objects: `
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: shop, namespace: r-istio-host, annotations: ${annotations}}
-spec:
-  hosts: [shop]
-  http:
-    - name: primary
-      route:
-        - {destination: {host: shop-stable}, weight: 100}
-        - {destination: {host: shop-canary}, weight: 0}`,
-  },
-  {
-    ns: "r-istio-subset",
-    kind: "VirtualService",
-    routing:
-      "istio: {virtualService: {name: shop}, destinationRule: {name: shop, stableSubsetName: stable, canarySubsetName: canary}}",
-    objects: `${svc("r-istio-subset", "shop")}
-apiVersion: networking.istio.io/v1beta1
-kind: DestinationRule
-metadata: {name: shop, namespace: r-istio-subset}
-spec: {host: shop, subsets: [{name: stable}, {name: canary}]}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: shop, namespace: r-istio-subset, annotations: ${annotations}}
-spec:
-  hosts: [shop]
-  http: [{route: [{destination: {host: shop, subset: stable}, weight: 100}]}]`,
-  },
-  {
-    ns: "r-nginx",
-    kind: "Ingress",
-    routing: "nginx: {stableIngress: shop}",
-    objects: `
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: shop, namespace: r-nginx, annotations: ${annotations}}
-spec:
-  ingressClassName: nginx
-  rules:
-    - host: shop.example.com
-      http:
-        paths: [{path: /, pathType: Prefix, backend: {service: {name: shop-stable, port: {number: 80}}}}]`,
-  },
-];
-
-const rolloutYaml = (s: Scenario, image: string) => `
+const rolloutYaml = (s: RouterScenario, image: string) => `
 apiVersion: slipway.dev/v1alpha1
 kind: Rollout
 metadata: {name: shop, namespace: ${s.ns}}
@@ -109,28 +34,17 @@ spec:
       steps: [{setWeight: 30}, {pause: {}}]
 `;
 
-const get = (path: string): Promise<string> => sandboxGet(h.sb, path);
-
 /** Traffic per scenario over whole seconds that all start after this call. */
 async function freshWindow(): Promise<Map<string, RouteTraffic>> {
-  await sleep(300);
-  await sleep(1000 - (Date.now() % 1000) + 50);
-  await sleep(WINDOW * 1000 + 250);
-  const report = JSON.parse(await get(`/sim/traffic?window=${WINDOW}`)) as { routes: RouteTraffic[] };
-  const out = new Map<string, RouteTraffic>();
-  for (const s of SCENARIOS) {
-    const route = report.routes.find((r) => r.namespace === s.ns && r.kind === s.kind && r.name === "shop");
-    if (!route) throw new Error(`no ${s.kind} shop in ${s.ns}`);
-    out.set(s.ns, route);
-  }
-  return out;
+  const routes = await h.freshTraffic(WINDOW);
+  return new Map(SCENARIOS.map((s) => [s.ns, routeOf(routes, s.ns, s.kind, "shop")]));
 }
 
 beforeAll(async () => {
   h = await RolloutsHarness.start();
   for (const s of SCENARIOS) {
     await h.namespace(s.ns);
-    await h.apply(`${svc(s.ns, "shop-stable")}${svc(s.ns, "shop-canary")}${s.objects}`);
+    await h.apply(s.objects);
   }
   await h.startController({ analysis: false });
   for (const s of SCENARIOS) await h.apply(rolloutYaml(s, "shop:1"));
@@ -153,6 +67,7 @@ describe("canary through Istio (host and subset level) and NGINX", () => {
           : undefined,
       );
       canaries.set(s.ns, ro.status.currentPodHash);
+      expect(await s.canaryWeight(h), `${s.ns}: weight in the routing object`).toBe(30);
     }
     const window = await freshWindow();
     for (const s of SCENARIOS) {
