@@ -20,8 +20,9 @@ export interface ControllerFlags {
 export type RedisQueues = (name: string, deps: ManagerDeps) => BullMQQueue;
 
 /**
- * The reconcilers this build runs: Applications, AnalysisRuns and Rollouts. With `redisQueues`
- * the Application controller's queue lives in Redis (the others accept no queue yet).
+ * The reconcilers this build runs: Applications, AnalysisRuns, Rollouts and ApplicationSets.
+ * With `redisQueues` the first three keep their queues in Redis and run on every replica, which
+ * divide their keys; ApplicationSet generators stay with the Lease holder (one owner).
  */
 export async function controllerFactories(
   flags: Pick<ControllerFlags, "prometheus">,
@@ -67,9 +68,21 @@ export async function controllerFactories(
       start: () => apps.start(),
       stop: () => apps.stop(),
       webhookHandler: apps.webhookHandler,
+      everyReplica: queue !== undefined,
     };
   };
+  /** Redis lost the queue: every object goes back in from the informers. */
+  const refillFrom = (
+    queue: BullMQQueue | undefined,
+    controller: { requeueAll(): number },
+    deps: ManagerDeps,
+  ) =>
+    queue?.onRefill(() => {
+      const keys = controller.requeueAll();
+      deps.log.info({ queue: queue.name, keys }, "queue refilled from the informers");
+    });
   const analysisRuns: ControllerFactory = (deps) => {
+    const queue = redisQueues?.("analysisruns", deps);
     const runs = createAnalysisRunController({
       client: deps.client,
       informers: deps.informers,
@@ -77,10 +90,18 @@ export async function controllerFactories(
       log: deps.log.child({ controller: "analysisruns" }),
       recorder: deps.recorder,
       ...(flags.prometheus ? { defaultPrometheusAddress: flags.prometheus } : {}),
+      ...(queue ? { queue } : {}),
     });
-    return { name: "analysisruns", start: () => runs.start(), stop: () => runs.stop() };
+    refillFrom(queue, runs, deps);
+    return {
+      name: "analysisruns",
+      start: () => runs.start(),
+      stop: () => runs.stop(),
+      everyReplica: queue !== undefined,
+    };
   };
   const rollouts: ControllerFactory = (deps) => {
+    const queue = redisQueues?.("rollouts", deps);
     const ro = createRolloutController({
       client: deps.client,
       informers: deps.informers,
@@ -88,8 +109,15 @@ export async function controllerFactories(
       log: deps.log.child({ controller: "rollouts" }),
       recorder: deps.recorder,
       concurrency: deps.workers,
+      ...(queue ? { queue } : {}),
     });
-    return { name: "rollouts", start: () => ro.start(), stop: () => ro.stop() };
+    refillFrom(queue, ro, deps);
+    return {
+      name: "rollouts",
+      start: () => ro.start(),
+      stop: () => ro.stop(),
+      everyReplica: queue !== undefined,
+    };
   };
   // Generators read clusters from their Secrets and Git through the Application controller's cache.
   const applicationSets: ControllerFactory = (deps) => {

@@ -37,6 +37,12 @@ export interface ManagedController {
   stop(): Promise<void>;
   /** Handles POST /api/webhook (at most one controller provides it). */
   webhookHandler?: WebhookHandler;
+  /**
+   * Runs on every replica, not only the leader: its keys live in a queue shared by the replicas
+   * (Redis), which hands each key to one worker at a time, so more replicas mean more capacity.
+   * Work that must have one owner (generators) leaves this unset and runs under the Lease.
+   */
+  everyReplica?: boolean;
 }
 
 export type ControllerFactory = (deps: ManagerDeps) => ManagedController | Promise<ManagedController>;
@@ -70,6 +76,8 @@ export class ControllerManager {
   private elector: LeaderElector | undefined;
   private state: "starting" | "standby" | "leading" | "stopped" = "starting";
   private leadingReady = false;
+  /** The every-replica controllers have synced their caches and run (true when there are none). */
+  private sharedReady = true;
 
   constructor(private readonly options: ManagerOptions) {
     this.log = options.log ?? pino({ name: "slipway-controller" });
@@ -81,6 +89,7 @@ export class ControllerManager {
       addr: options.httpAddr,
       registry: this.registry,
       readiness: () => {
+        if (!this.sharedReady) return { ready: false, reason: "caches syncing" };
         if (this.state === "standby") return { ready: true };
         if (this.state === "leading" && this.leadingReady) return { ready: true };
         return { ready: false, reason: this.state === "leading" ? "caches syncing" : this.state };
@@ -106,6 +115,7 @@ export class ControllerManager {
     const webhook = this.controllers.find((c) => c.webhookHandler)?.webhookHandler;
     if (webhook) this.http.setWebhookHandler(webhook);
     const url = await this.http.listen();
+    await this.startShared();
 
     if (this.options.leaderElection === false) {
       await this.lead();
@@ -136,11 +146,31 @@ export class ControllerManager {
     }
   }
 
+  private get shared(): ManagedController[] {
+    return this.controllers.filter((c) => c.everyReplica);
+  }
+
+  private get leaderOnly(): ManagedController[] {
+    return this.controllers.filter((c) => !c.everyReplica);
+  }
+
+  /** Starts the controllers whose work the replicas divide through a shared queue. */
+  private async startShared(): Promise<void> {
+    const shared = this.shared;
+    if (shared.length === 0) return;
+    this.sharedReady = false;
+    this.log.info({ controllers: shared.map((c) => c.name) }, "starting controllers shared by every replica");
+    this.informers.start();
+    await Promise.all(shared.map((c) => c.start()));
+    this.sharedReady = true;
+  }
+
   private async lead(): Promise<void> {
     this.state = "leading";
-    this.log.info("leading: starting controllers");
+    const leaderOnly = this.leaderOnly;
+    this.log.info({ controllers: leaderOnly.map((c) => c.name) }, "leading: starting controllers");
     this.informers.start();
-    await Promise.all(this.controllers.map((c) => c.start()));
+    await Promise.all(leaderOnly.map((c) => c.start()));
     this.leadingReady = true;
   }
 
@@ -150,7 +180,7 @@ export class ControllerManager {
     if (this.state !== "leading") return;
     this.log.warn("no longer leading: stopping controllers");
     this.leadingReady = false;
-    await Promise.all(this.controllers.map((c) => c.stop()));
+    await Promise.all(this.leaderOnly.map((c) => c.stop()));
     this.state = "standby";
     if (!this.stopping) this.options.onLostLeadership?.();
   }
@@ -159,6 +189,7 @@ export class ControllerManager {
     this.stopping = true;
     if (this.elector) await this.elector.stop();
     else await this.unlead();
+    await Promise.all(this.shared.map((c) => c.stop()));
     this.state = "stopped";
     await this.informers.stop();
     await this.recorder.flush();

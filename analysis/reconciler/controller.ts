@@ -14,6 +14,7 @@ import { EventRecorder } from "../../controller/kube/event-recorder.js";
 import type { InformerScope } from "../../controller/kube/informer.js";
 import type { InformerFactory } from "../../controller/kube/informer-factory.js";
 import type { Clock } from "../../controller/queue/clock.js";
+import type { WorkQueue } from "../../controller/queue/work-queue.js";
 import { Controller, type InformerEvent } from "../../controller/runtime/controller.js";
 import { controllerOwnerKey } from "../../controller/runtime/key-mappers.js";
 import { RUN_UID_LABEL } from "../providers/job/index.js";
@@ -38,6 +39,8 @@ export interface AnalysisRunControllerOptions {
   http?: AxiosInstance;
   /** A running Job is looked at again after this long without a watch event. Default 30 s. */
   jobRecheckAfterMs?: number;
+  /** Work queue; default an in-memory one. A Redis queue lets replicas divide the work. */
+  queue?: WorkQueue;
   /** Names the controller in logs and metrics. Default "analysisruns". */
   name?: string;
 }
@@ -92,6 +95,7 @@ export function createAnalysisRunController(options: AnalysisRunControllerOption
     log,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.queue ? { queue: options.queue } : {}),
   })
     .watch(runs, { filter: specOrLifecycleChanged })
     .watch(jobs, { map: controllerOwnerKey("AnalysisRun", GROUP) });

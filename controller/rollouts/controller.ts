@@ -16,6 +16,7 @@ import type { InformerFactory } from "../kube/informer-factory.js";
 import { keyOf, objectKey } from "../kube/resource.js";
 import type { Clock } from "../queue/clock.js";
 import { systemClock } from "../queue/clock.js";
+import type { WorkQueue } from "../queue/work-queue.js";
 import { Controller, type InformerEvent } from "../runtime/controller.js";
 import { controllerOwnerKey } from "../runtime/key-mappers.js";
 import { POD_HASH_LABEL } from "./constants.js";
@@ -41,6 +42,8 @@ export interface RolloutControllerOptions {
   routerFactory?: RouterFactory;
   /** A router state verified once is checked again after this long (hand edits). Default 5 min. */
   trafficResyncMs?: number;
+  /** Work queue; default an in-memory one. A Redis queue lets replicas divide the work. */
+  queue?: WorkQueue;
   /** Names the controller in logs and metrics. Default "rollouts". */
   name?: string;
 }
@@ -169,6 +172,7 @@ export function createRolloutController(options: RolloutControllerOptions): Roll
     log,
     clock,
     ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.queue ? { queue: options.queue } : {}),
   })
     .watch(rollouts)
     .watch(informers.replicaSets, { map: controllerOwnerKey("Rollout", GROUP), filter: replicaSetChanged })

@@ -32,6 +32,8 @@ export interface EventSource<T extends KubernetesObject = KubernetesObject> {
   addHandler(handlers: InformerHandlers<T>): () => void;
   start(): void;
   waitForSync(signal?: AbortSignal): Promise<boolean>;
+  /** What the source holds now; lets `requeueAll` refill a queue that lost its keys. */
+  list?(): T[];
 }
 
 export type InformerEvent<T> =
@@ -71,6 +73,8 @@ export class Controller {
   private readonly log: Logger;
   private readonly metrics: { result(r: Result): void; duration(seconds: number): void };
   private readonly sources: EventSource<KubernetesObject>[] = [];
+  /** Each watched source's objects mapped to keys, for `requeueAll`. */
+  private readonly relisters: (() => string[])[] = [];
   private readonly unsubscribes: (() => void)[] = [];
   private readonly abort = new AbortController();
   private processing: Promise<void> | undefined;
@@ -116,7 +120,21 @@ export class Controller {
       }),
     );
     this.sources.push(source as unknown as EventSource<KubernetesObject>);
+    if (source.list) {
+      const list = source.list.bind(source);
+      this.relisters.push(() => list().flatMap((object) => asList(map(object))));
+    }
     return this;
+  }
+
+  /**
+   * Queues every key the watched sources map to, as if each object had just been added: how a
+   * shared queue that lost its keys (Redis restarted without persistence) is refilled.
+   */
+  requeueAll(): number {
+    const keys = new Set(this.relisters.flatMap((relist) => relist()));
+    for (const key of keys) this.enqueue(key);
+    return keys.size;
   }
 
   /** Queues a key from outside the informers (a webhook, a Git refresh). */

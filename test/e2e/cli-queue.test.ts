@@ -166,9 +166,9 @@ describe.skipIf(!redisAvailable())("slipway controller --redis", () => {
         "json",
       ]);
       const list = JSON.parse(r.stdout || "[]") as { name: string }[];
-      return list.length > 0 ? list : undefined;
+      return list.length >= 3 ? list : undefined;
     });
-    expect(stats.map((q) => q.name)).toEqual(["applications"]);
+    expect(stats.map((q) => q.name)).toEqual(["analysisruns", "applications", "rollouts"]);
     const metrics = await (await fetch(`${leader.url}/metrics`)).text();
     expect(metrics).toMatch(/^slipway_workqueue_depth\{controller="applications"\} \d+$/m);
     const stopped = [exitCode(standby.child), exitCode(leader.child)];
