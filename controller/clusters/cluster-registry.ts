@@ -130,7 +130,8 @@ class Entry implements Cluster {
 
 export class ClusterRegistry {
   private readonly namespace: string;
-  private readonly checkIntervalMs: number;
+  /** Time between connection checks: how long an app on a failed cluster waits before it looks again. */
+  readonly checkIntervalMs: number;
   private readonly checkTimeoutMs: number;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -143,6 +144,7 @@ export class ClusterRegistry {
   /** Last problem reported per Secret, so each is reported once, not on every event. */
   private readonly reported = new Map<string, string>();
   private readonly listeners = new Set<() => void>();
+  private readonly connectionListeners = new Set<(cluster: Cluster) => void>();
   private unsubscribe: (() => void) | undefined;
   private timer: TimerHandle | undefined;
   private rebuildQueued = false;
@@ -221,6 +223,12 @@ export class ClusterRegistry {
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Calls `listener` when a cluster's connection status changes (e.g. `Failed` → `Successful`). */
+  onConnectionChange(listener: (cluster: Cluster) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
   }
 
   /** Checks every cluster now (or the named one) and resolves when those checks are done. */
@@ -418,9 +426,12 @@ export class ClusterRegistry {
             "cluster connection",
           );
         }
+        const changed = state.status !== entry.connectionState.status;
         entry.connectionState = state;
-        if (this.byServer.get(entry.server) === entry)
+        if (this.byServer.get(entry.server) === entry) {
           this.connected?.set({ cluster: entry.name }, state.status === "Successful" ? 1 : 0);
+          if (changed) for (const listener of this.connectionListeners) listener(entry);
+        }
       } finally {
         entry.checking = undefined;
       }

@@ -11,7 +11,8 @@
  *
  * Inputs come only from informers: Applications and AppProjects in the controller namespace,
  * Secrets there (repository credentials, `slipway-secret` for webhook secrets), and the live
- * objects of every kind an app renders or recorded (live-state.ts).
+ * objects of every kind an app renders or recorded (live-state.ts), in the app's destination
+ * cluster: the controller's own, or one registered in `clusters` (cluster-targets.ts).
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import pino, { type Logger } from "pino";
@@ -20,6 +21,7 @@ import type { Application } from "../../api/v1alpha1/application.js";
 import type { AppProject } from "../../api/v1alpha1/appproject.js";
 import { API_VERSION } from "../../api/v1alpha1/common.js";
 import { DEFAULT_NAMESPACE } from "../../api/v1alpha1/crds.js";
+import type { ClusterRegistry } from "../clusters/cluster-registry.js";
 import type { ClusterClient } from "../kube/cluster-client.js";
 import type { EventRecorder } from "../kube/event-recorder.js";
 import type { InformerFactory } from "../kube/informer-factory.js";
@@ -32,10 +34,11 @@ import type { WebhookHandler } from "../server/http-server.js";
 import { type AppDeps, type AppSettings, DEFAULT_APP_SETTINGS } from "./app-deps.js";
 import { ApplicationReconciler, memoStore } from "./app-reconciler.js";
 import { AppWriter } from "./app-writer.js";
-import { LiveStateCache } from "./live-state.js";
+import { ClusterTargets, clusterGroup } from "./cluster-targets.js";
 import { appMetrics, noAppMetrics } from "./metrics.js";
 import { objectCache } from "./object-cache.js";
 import { DEFAULT_OPERATION_SETTINGS } from "./operation.js";
+import { IN_CLUSTER_SERVER } from "./project.js";
 import type { ToolPaths } from "./render/exec.js";
 import { RenderCache } from "./render-cache.js";
 import { RepositoryCredentials, type SecretObject, secretValue } from "./repo-credentials.js";
@@ -50,6 +53,11 @@ export interface ApplicationControllerOptions {
   informers: InformerFactory;
   /** Where Applications, AppProjects and slipway's Secrets live. Default `slipway-system`. */
   namespace?: string;
+  /**
+   * Registered clusters (shared with the ApplicationSet controller; started and stopped by the
+   * caller). Without it only the controller's own cluster is a valid destination.
+   */
+  clusters?: ClusterRegistry;
   /** A Git cache to use; give `credentials` too, built into it as `credentialsFor: credentials.provider`. */
   repoCache?: RepoCache;
   credentials?: RepositoryCredentials;
@@ -94,6 +102,11 @@ export interface ApplicationController {
   resyncAll(): Promise<void>;
   /** Queues one app (`namespace/name`). */
   refresh(key: string): void;
+  /**
+   * The concurrency group of an app key for the work queue: `cluster/<name>/` of its destination
+   * (undefined when the app or its cluster is unknown). Give it to a queue with per-cluster limits.
+   */
+  queueGroup(key: string): string | undefined;
 }
 
 export function createApplicationController(options: ApplicationControllerOptions): ApplicationController {
@@ -148,12 +161,34 @@ export function createApplicationController(options: ApplicationControllerOption
 
   let controller: Controller | undefined;
   const enqueue = (key: string) => controller?.enqueue(key);
-  const live = new LiveStateCache(informers, {
+  const targets = new ClusterTargets({
+    client: options.client,
+    informers,
+    ...(options.clusters ? { clusters: options.clusters } : {}),
+    namespace,
     onChange: (names) => {
       for (const name of names) enqueue(keyOf(namespace, name));
     },
     log,
   });
+  const appKey = (a: Application) => objectKey(a as unknown as KubernetesObject);
+  const clusterWatches: (() => void)[] = [];
+  if (options.clusters) {
+    // Clusters added, removed or renamed: apps that name one may resolve differently now.
+    clusterWatches.push(
+      options.clusters.onChange(() => {
+        for (const a of apps.list(namespace))
+          if (targets.locate(a.spec.destination).kind !== "in-cluster") enqueue(appKey(a));
+      }),
+      // A cluster came back (or went): its apps look at once rather than at their next retry.
+      options.clusters.onConnectionChange((cluster) => {
+        for (const a of apps.list(namespace)) {
+          const ref = targets.locate(a.spec.destination);
+          if (ref.kind === "cluster" && ref.cluster.server === cluster.server) enqueue(appKey(a));
+        }
+      }),
+    );
+  }
 
   const deps: AppDeps = {
     namespace,
@@ -163,7 +198,7 @@ export function createApplicationController(options: ApplicationControllerOption
     writer,
     repoCache,
     renders,
-    live,
+    targets,
     ...(options.recorder ? { recorder: options.recorder } : {}),
     metrics,
     settings,
@@ -259,9 +294,17 @@ export function createApplicationController(options: ApplicationControllerOption
     start: () => ctrl.start(),
     async stop() {
       await ctrl.stop();
-      live.close();
+      for (const off of clusterWatches.splice(0)) off();
+      targets.close();
     },
     refresh: (key) => enqueue(key),
+    queueGroup(key) {
+      const slash = key.indexOf("/");
+      const app = apps.get(key.slice(0, slash), key.slice(slash + 1));
+      if (!app) return undefined;
+      const inClusterName = options.clusters?.lookup({ server: IN_CLUSTER_SERVER })?.name;
+      return clusterGroup(targets.locate(app.spec.destination), inClusterName);
+    },
     resyncAll() {
       const since = clock.now();
       const pending = new Set(apps.list(namespace).map((a) => objectKey(a as unknown as KubernetesObject)));

@@ -5,7 +5,12 @@
  * app's tracked resources are deleted first — foreground propagation, or background with the
  * `/background` suffix — and the finalizer is removed once they are gone; without it the resources
  * stay (a non-cascading delete). Resources marked `Delete=false` are always left in place.
+ *
+ * A destination cluster that is unknown or unreachable keeps the finalizer (and the app) with a
+ * `DeletionError` condition saying why, and is retried: the resources are never silently left
+ * behind. Removing the finalizer by hand is the way to leave them.
  */
+import type { ApplicationCondition } from "../../api/v1alpha1/application.js";
 import type { ReconcileResult } from "../runtime/reconciler.js";
 import type { AppDeps } from "./app-deps.js";
 import type { AppRun } from "./app-run.js";
@@ -33,9 +38,24 @@ export async function deleteApplication(deps: AppDeps, run: AppRun): Promise<Rec
   if (ours.length === 0) return {};
   const background = ours.some((f) => f.endsWith("/background"));
 
+  const target = run.targetResult();
+  if (!target.ok) {
+    setDeletionError(
+      run,
+      `cannot delete the application's resources: ${target.message}; finalizer ${ours.join(", ")} stays until they are deleted (remove it to leave them in place)`,
+    );
+    await run.flush();
+    return { requeueAfter: target.retryAfterMs ?? 60_000 };
+  }
+  const live = target.target.live;
   const kinds = await run.managedKinds();
-  await deps.live.ensure(kinds, run.signal);
-  const objects = deps.live
+  try {
+    await live.ensure(kinds, run.signal);
+  } catch (error) {
+    deps.targets.suspect(target.target, error);
+    throw error;
+  }
+  const objects = live
     .trackedBy(run.name, kinds)
     .filter((o) => !(o.metadata?.ownerReferences ?? []).some((r) => r.controller === true))
     .filter((o) => resourceSyncOptions(o).options.delete !== "false");
@@ -66,14 +86,7 @@ export async function deleteApplication(deps: AppDeps, run: AppRun): Promise<Rec
       }),
   );
   if (failures.length > 0) {
-    run.status.conditions = [
-      ...(run.status.conditions ?? []).filter((c) => c.type !== "DeletionError"),
-      {
-        type: "DeletionError",
-        message: `could not delete ${failures.join("; ")}`,
-        lastTransitionTime: new Date(run.now()).toISOString().replace(/\.\d{3}Z$/, "Z"),
-      },
-    ];
+    setDeletionError(run, `could not delete ${failures.join("; ")}`);
     await run.flush();
     throw new Error(`deleting the resources of ${run.key} failed: ${failures.join("; ")}`);
   }
@@ -82,6 +95,19 @@ export async function deleteApplication(deps: AppDeps, run: AppRun): Promise<Rec
     return { requeueAfter: 10_000 };
   }
   await run.patchApp({ metadata: { finalizers: finalizers.filter((f) => !isResourcesFinalizer(f)) } });
-  deps.live.forgetDesired(run.name);
+  deps.targets.forgetDesired(run.name);
   return {};
+}
+
+/** Sets the one `DeletionError` condition (its transition time kept while the message stays). */
+function setDeletionError(run: AppRun, message: string): void {
+  const previous = run.status.conditions ?? [];
+  const same = previous.find((c) => c.type === "DeletionError" && c.message === message);
+  const condition: ApplicationCondition = {
+    type: "DeletionError",
+    message,
+    lastTransitionTime:
+      same?.lastTransitionTime ?? new Date(run.now()).toISOString().replace(/\.\d{3}Z$/, "Z"),
+  };
+  run.status.conditions = [...previous.filter((c) => c.type !== "DeletionError"), condition];
 }

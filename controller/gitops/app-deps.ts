@@ -10,7 +10,7 @@ import type { ClusterClient } from "../kube/cluster-client.js";
 import type { EventRecorder } from "../kube/event-recorder.js";
 import type { DiffMemo } from "./app-state.js";
 import type { AppWriter } from "./app-writer.js";
-import type { LiveStateCache } from "./live-state.js";
+import type { ClusterTargets } from "./cluster-targets.js";
 import type { AppMetrics } from "./metrics.js";
 import type { ObjectCache } from "./object-cache.js";
 import type { OperationSettings } from "./operation.js";
@@ -43,13 +43,15 @@ export interface AppMemo {
 
 export interface AppDeps {
   namespace: string;
+  /** The controller's own client (Applications live here). */
   client: ClusterClient;
   apps: ObjectCache<Application>;
   projects: ObjectCache<AppProject>;
   writer: AppWriter;
   repoCache: RepoCache;
   renders: RenderCache;
-  live: LiveStateCache;
+  /** Destination clusters: each one's client and live state. */
+  targets: ClusterTargets;
   recorder?: EventRecorder;
   metrics: AppMetrics;
   settings: AppSettings;

@@ -46,7 +46,7 @@ export class ApplicationReconciler implements Reconciler {
   private forget(key: string): void {
     const name = key.slice(key.indexOf("/") + 1);
     this.deps.writer.forget(key);
-    this.deps.live.forgetDesired(name);
+    this.deps.targets.forgetDesired(name);
     this.deps.metrics.forget(key.includes("/") ? key.slice(0, key.indexOf("/")) : "", name);
     this.deps.forgetMemo(key);
   }

@@ -28,18 +28,13 @@ import type { AppDeps, AppMemo } from "./app-deps.js";
 import { type CompareResult, compareAppState, type DesiredResource } from "./app-state.js";
 import { sameStatus } from "./app-writer.js";
 import { decideAutoSync } from "./auto-sync.js";
+import type { Target, TargetResult } from "./cluster-targets.js";
 import { buildDesiredState, type DesiredState } from "./desired-state.js";
 import type { KubeObject } from "./diff/object.js";
 import { resourceKey } from "./diff/object.js";
 import { type KindRef, kindKey } from "./live-state.js";
 import { type OperationHost, type OperationSettings, processOperation } from "./operation.js";
-import {
-  destinationViolation,
-  IN_CLUSTER_NAME,
-  IN_CLUSTER_SERVER,
-  resourceViolations,
-  sourceViolation,
-} from "./project.js";
+import { destinationViolation, resourceViolations, sourceViolation } from "./project.js";
 import type { RenderResult } from "./render/types.js";
 import { ANNOTATION_SPELLINGS, readAnnotation } from "./sync/annotations.js";
 import { parseSyncOptions } from "./sync/options.js";
@@ -64,12 +59,16 @@ type Comparison =
       type: "InvalidSpecError" | "ComparisonError";
       message: string;
       source?: ApplicationSource;
+      /** The destination cluster is unknown or unreachable: health is Unknown too. */
+      clusterProblem?: boolean;
+      /** Look again after this long instead of the queue's backoff (a cluster's check interval). */
+      retryAfterMs?: number;
     };
 
 /** How often an app whose comparison fails asks Git for refs again while it retries. */
 const ERROR_REF_CHECK_MS = 5_000;
 
-/** Desired states per render result and destination namespace (weak: they leave with the render cache). */
+/** Desired states per render result and destination cluster + namespace (weak: they leave with the render cache). */
 const desiredCache = new WeakMap<RenderResult, Map<string, Promise<DesiredState>>>();
 
 function secondsTimestamp(ms: number): string {
@@ -98,6 +97,7 @@ export class AppRun implements OperationHost {
   private desiredKinds: KindRef[] = [];
   /** This reconcile's comparison, and the overlay size it last reflected. */
   private cmp: Comparison | undefined;
+  private resolved: TargetResult | undefined;
   private overlayVersion = 0;
   private comparedOverlay = 0;
 
@@ -117,7 +117,20 @@ export class AppRun implements OperationHost {
   // ---- OperationHost -------------------------------------------------------------------------
 
   get dynamic() {
-    return this.deps.client.dynamic;
+    return this.target.client.dynamic;
+  }
+
+  /** The destination cluster, resolved once per reconcile (a map read: never waits on the cluster). */
+  targetResult(): TargetResult {
+    this.resolved ??= this.deps.targets.resolve(this.app.spec.destination);
+    return this.resolved;
+  }
+
+  /** The destination cluster; throws (naming the cluster and why) when it cannot be used. */
+  get target(): Target {
+    const result = this.targetResult();
+    if (!result.ok) throw new Error(result.message);
+    return result.target;
   }
 
   get settings(): OperationSettings {
@@ -158,36 +171,40 @@ export class AppRun implements OperationHost {
   ): Promise<DesiredState> {
     const namespace = this.app.spec.destination.namespace ?? "";
     const render = await this.deps.renders.render({ source, sha, appName: this.name, namespace }, options);
+    const target = this.target;
     let byNamespace = desiredCache.get(render);
     if (!byNamespace) {
       byNamespace = new Map();
       desiredCache.set(render, byNamespace);
     }
-    let state = byNamespace.get(namespace);
+    // Scopes come from the destination's discovery: clusters may differ in their CRDs.
+    const cacheKey = `${target.server} ${namespace}`;
+    let state = byNamespace.get(cacheKey);
     if (!state) {
-      const discovery = this.deps.client.discovery;
+      const discovery = target.client.discovery;
       state = buildDesiredState(render, namespace || undefined, {
         namespaced: async (k) => (await discovery.forKind(k.apiVersion, k.kind)).namespaced,
       });
-      byNamespace.set(namespace, state);
-      state.catch(() => byNamespace.delete(namespace));
+      byNamespace.set(cacheKey, state);
+      state.catch(() => byNamespace.delete(cacheKey));
     }
     return state;
   }
 
   async liveObjects(desired: DesiredState): Promise<KubeObject[]> {
     const kinds = await this.kindsFor(desired);
-    await this.deps.live.ensure(kinds, this.signal);
+    const live = this.target.live;
+    await live.ensure(kinds, this.signal);
     const byKey = new Map<string, KubeObject>();
-    for (const o of this.deps.live.trackedBy(this.name, kinds)) byKey.set(resourceKey(o), o);
+    for (const o of live.trackedBy(this.name, kinds)) byKey.set(resourceKey(o), o);
     for (const d of desired.resources) {
       if (byKey.has(d.key)) continue;
-      const o = this.deps.live.get(d.kind, d.object.metadata?.namespace, d.object.metadata?.name ?? "");
+      const o = live.get(d.kind, d.object.metadata?.namespace, d.object.metadata?.name ?? "");
       if (o) byKey.set(d.key, o);
     }
     const ns = this.app.spec.destination.namespace;
     if (ns && this.createsNamespace()) {
-      const o = this.deps.live.get({ apiVersion: "v1", kind: "Namespace" }, undefined, ns);
+      const o = live.get({ apiVersion: "v1", kind: "Namespace" }, undefined, ns);
       if (o) byKey.set(resourceKey(o), o);
     }
     for (const [key, o] of this.overlay) {
@@ -238,7 +255,10 @@ export class AppRun implements OperationHost {
     const later = (ms: number | undefined) => {
       if (ms !== undefined && ms > 0) requeue = requeue === undefined ? ms : Math.min(requeue, ms);
     };
-    let outcome = await processOperation(this);
+    // No operation runs against a cluster that is unknown or down: it waits (the condition says why).
+    let outcome = this.targetResult().ok
+      ? await processOperation(this)
+      : { active: false, changedCluster: false, requeueAfterMs: undefined };
     later(outcome.requeueAfterMs);
     let changed = outcome.changedCluster;
     if (!outcome.active && cmp.ok) {
@@ -291,7 +311,8 @@ export class AppRun implements OperationHost {
       },
       "application reconciled",
     );
-    if (!cmp.ok && cmp.type === "ComparisonError") throw new ComparisonFailedError(cmp.message);
+    if (!cmp.ok && cmp.retryAfterMs !== undefined) later(cmp.retryAfterMs);
+    else if (!cmp.ok && cmp.type === "ComparisonError") throw new ComparisonFailedError(cmp.message);
     const { resyncMs, resyncJitter } = this.deps.settings;
     if (resyncMs > 0) later(Math.max(1, Math.round(resyncMs * (1 - resyncJitter * this.deps.random()))));
     return requeue === undefined ? {} : { requeueAfter: requeue };
@@ -332,7 +353,7 @@ export class AppRun implements OperationHost {
       ...(this.status.resources ?? []),
       ...(this.status.operationState?.syncResult?.resources ?? []),
     ];
-    const discovery = this.deps.client.discovery;
+    const discovery = this.target.client.discovery;
     for (const r of recorded) {
       const apiVersion = apiVersionOf(r.group, r.version);
       if (!apiVersion) continue;
@@ -363,22 +384,29 @@ export class AppRun implements OperationHost {
     return { ok: false, type: "ComparisonError", message, ...(source ? { source } : {}) };
   }
 
-  /** The in-cluster destination with both spellings filled, or why the destination cannot be used. */
+  /** The destination with the cluster's server and name filled, or why it cannot be used. */
   private destination(): ApplicationDestination | string {
+    const result = this.targetResult();
+    if (!result.ok) return result.message;
     const d = this.app.spec.destination;
-    const own = this.deps.client.server;
-    const server = d.server?.replace(/\/+$/, "");
-    if (server && server !== IN_CLUSTER_SERVER && server !== own) {
-      return `destination cluster ${d.server} is not registered: this controller deploys only to its own cluster (server ${IN_CLUSTER_SERVER}, name ${IN_CLUSTER_NAME}); cluster Secrets are not supported yet`;
-    }
-    if (!server && d.name && d.name !== IN_CLUSTER_NAME) {
-      return `destination cluster "${d.name}" is not registered: this controller deploys only to its own cluster (name ${IN_CLUSTER_NAME}); cluster Secrets are not supported yet`;
-    }
-    if (!server && !d.name) return "spec.destination needs a server or a name";
     return {
-      server: IN_CLUSTER_SERVER,
-      name: IN_CLUSTER_NAME,
+      server: result.target.server,
+      name: result.target.name,
       ...(d.namespace ? { namespace: d.namespace } : {}),
+    };
+  }
+
+  /** Why the destination cluster cannot be compared with now: unknown (spec error) or down (retried). */
+  private clusterProblem(source: ApplicationSource): Comparison | undefined {
+    const result = this.targetResult();
+    if (result.ok) return undefined;
+    return {
+      ok: false,
+      type: result.reason === "Unavailable" ? "ComparisonError" : "InvalidSpecError",
+      message: result.message,
+      source,
+      clusterProblem: true,
+      ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}),
     };
   }
 
@@ -413,6 +441,8 @@ export class AppRun implements OperationHost {
     }
     const source = spec.source ?? spec.sources?.[0];
     if (!source?.repoURL) return this.invalid("spec.source.repoURL is required");
+    const down = this.clusterProblem(source);
+    if (down) return down;
     const rules = this.rules(source);
     if (typeof rules === "string") return this.invalid(rules, source);
     const { project, destination } = rules;
@@ -448,7 +478,8 @@ export class AppRun implements OperationHost {
     try {
       result = await this.compareLive(desired);
     } catch (error) {
-      return this.failed(`cannot read the live state: ${errorMessage(error)}`, source);
+      this.deps.targets.suspect(this.target, error);
+      return this.failed(`cannot read the live state of ${this.target.name}: ${errorMessage(error)}`, source);
     }
     this.memo.lastCompare = { source: JSON.stringify(source), sha, inSync: result.inSync };
     delete this.memo.failing;
@@ -477,7 +508,7 @@ export class AppRun implements OperationHost {
 
   private async compareLive(desired: DesiredState): Promise<CompareResult> {
     this.comparedOverlay = this.overlayVersion;
-    const live = this.deps.live;
+    const live = this.target.live;
     const kinds = await this.kindsFor(desired);
     await live.ensure(kinds, this.signal);
     live.setDesired(
@@ -521,7 +552,8 @@ export class AppRun implements OperationHost {
         comparedTo,
         ...(this.initial?.sync?.revision ? { revision: this.initial.sync.revision } : {}),
       };
-      status.health ??= { status: "Unknown" };
+      if (cmp.clusterProblem) status.health = { status: "Unknown" };
+      else status.health ??= { status: "Unknown" };
     }
     status.controllerNamespace = this.deps.namespace;
   }

@@ -10,6 +10,8 @@
  * - a worker that dies mid-key loses its lease after `lockDurationMs`; the key then goes back in
  *   line for another worker (BullMQ's stalled-job recovery);
  * - optional concurrency limits per key prefix (`cluster/*\/` → N), enforced across replicas;
+ *   with `groupOf` the limits match the group it names for a key (e.g. the app's cluster) instead
+ *   of the key, so a key keeps its name, and its one-worker guarantee, when its group changes;
  * - every Redis key lives under `prefix` (default `slipway`), so installations can share a Redis.
  *
  * **Why not BullMQ's Job model.** DESIGN.md names this the BullMQ queue, and BullMQ's design is
@@ -79,6 +81,12 @@ export interface BullMQQueueOptions {
   prefix?: string;
   /** Key prefix → most keys of each matching group processed at once (see concurrency-limits.ts). */
   limits?: ConcurrencyLimits;
+  /**
+   * What `limits` match for a key instead of the key itself (e.g. `cluster/east/` for an app
+   * deploying there), computed at every add; undefined leaves the key itself to match. The latest
+   * add wins, so a key whose group changes is counted in its new group from its next take on.
+   */
+  groupOf?: (key: string) => string | undefined;
   /** A worker's lease on a key; it expires this long after the worker stops renewing. Default 30 s. */
   lockDurationMs?: number;
   /** How often held leases are renewed. Default lockDurationMs / 3. */
@@ -117,6 +125,7 @@ export class BullMQQueue implements WorkQueue {
   private readonly subscriber: Redis;
   private readonly ownsConnection: boolean;
   private readonly rules: LimitRule[];
+  private readonly groupOf: ((key: string) => string | undefined) | undefined;
   private readonly ruleArgs: (string | number)[];
   private readonly token: string;
   private readonly lockDurationMs: number;
@@ -159,6 +168,7 @@ export class BullMQQueue implements WorkQueue {
       );
     this.keys = queueKeys(this.prefix, this.name);
     this.rules = compileLimits(options.limits);
+    this.groupOf = options.groupOf;
     this.ruleArgs = [this.rules.length, ...this.rules.flatMap((r) => [r.luaPattern, r.limit])];
     this.lockDurationMs = positive("lockDurationMs", options.lockDurationMs ?? 30_000);
     this.lockRenewMs = positive("lockRenewMs", options.lockRenewMs ?? Math.floor(this.lockDurationMs / 3));
@@ -364,7 +374,8 @@ export class BullMQQueue implements WorkQueue {
     if (this.disconnected) return;
     let reply: unknown;
     try {
-      reply = await ADD.run(this.redis, this.keys.all, [this.keys.channel, key, delayMs]);
+      const label = this.groupOf ? [this.groupOf(key) ?? ""] : [];
+      reply = await ADD.run(this.redis, this.keys.all, [this.keys.channel, key, delayMs, ...label]);
     } catch (error) {
       // The key is gone until a refill brings it back; ask for one when Redis answers again.
       this.addFailed = true;

@@ -14,6 +14,7 @@
  * | `leases`  | ZSET | key → lease expiry; an expired lease means its worker died             |
  * | `groups`  | HASH | active key → its concurrency group                                     |
  * | `running` | HASH | group → active keys in it                                              |
+ * | `labels`  | HASH | key → what limits match instead of the key (`groupOf`, set when added)  |
  * | `retries` | HASH | key → failures since the last `forget`                                 |
  * | `epoch`   | STR  | random value set once; gone means Redis lost the queue (restart)       |
  *
@@ -35,6 +36,7 @@ export const KEY_NAMES = [
   "running",
   "retries",
   "epoch",
+  "labels",
 ] as const;
 
 export type QueueKeyName = (typeof KEY_NAMES)[number];
@@ -44,7 +46,7 @@ export interface QueueKeys {
   base: string;
   /** Pub/sub channel that wakes idle workers when a key becomes ready. */
   channel: string;
-  /** Every key, in the order the scripts expect them as KEYS[1..9]. */
+  /** Every key, in the order the scripts expect them as KEYS[1..10]. */
   all: string[];
   key(name: QueueKeyName): string;
 }
@@ -81,8 +83,8 @@ export class LuaScript {
 }
 
 const PRELUDE = `
-local READY, QUEUED, DELAYED, ACTIVE, LEASES, GROUPS, RUNNING, RETRIES, EPOCH =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local READY, QUEUED, DELAYED, ACTIVE, LEASES, GROUPS, RUNNING, RETRIES, EPOCH, LABELS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 
 local function nowMs()
   local t = redis.call('TIME')
@@ -143,11 +145,14 @@ end
 `;
 
 /**
- * ARGV: channel, key, delayMs. Queues `key` now (delay <= 0) or schedules it, keeping the earlier
- * of two due times. Returns {changed (0|1), ready length}.
+ * ARGV: channel, key, delayMs[, label]. Queues `key` now (delay <= 0) or schedules it, keeping the
+ * earlier of two due times. A label (the key's group subject, '' for none) replaces the stored one:
+ * the latest add says which group the key belongs to. Returns {changed (0|1), ready length}.
  */
 export const ADD = new LuaScript(`${PRELUDE}
-local channel, key, delay = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local channel, key, delay, label = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+if label == '' then redis.call('HDEL', LABELS, key)
+elseif label then redis.call('HSET', LABELS, key, label) end
 local now = nowMs()
 if delay <= 0 then
   local added = enqueue(key, now)
@@ -184,8 +189,9 @@ for _, key in ipairs(redis.call('LRANGE', READY, 0, scan - 1)) do
     redis.call('LREM', READY, 1, key)
   else
     local group, limit = false, 0
+    local subject = redis.call('HGET', LABELS, key) or key
     for _, rule in ipairs(rules) do
-      local m = string.match(key, rule[1])
+      local m = string.match(subject, rule[1])
       if m then group = m; limit = rule[2]; break end
     end
     local room = true
@@ -229,6 +235,9 @@ if giveBack then
   requeue(key, now)
 elseif redis.call('HEXISTS', QUEUED, key) == 1 then
   redis.call('RPUSH', READY, key)
+elseif not redis.call('ZSCORE', DELAYED, key) then
+  -- Not coming back: forget its label (the next add brings a fresh one).
+  redis.call('HDEL', LABELS, key)
 end
 local depth = redis.call('LLEN', READY)
 -- Wake idle workers: a key is ready again, or a group has room for a waiting key.
