@@ -18,133 +18,26 @@
  *
  * Run: npm run build && node dist/bench/gitops.js
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
 import type { Application } from "../api/v1alpha1/application.js";
-import { installManifests } from "../api/v1alpha1/crds.js";
 import { createApplicationController } from "../controller/gitops/app-controller.js";
 import { ClusterClient, type RequestRecord } from "../controller/kube/cluster-client.js";
 import { InformerFactory } from "../controller/kube/informer-factory.js";
+import { install, kubectl, makeRepo, median, startSandbox } from "./common.js";
 
-const run = promisify(execFile);
-const root = new URL("../..", import.meta.url).pathname;
 const NS = "slipway-system";
 const CONFIGMAPS = 1000;
 const APPS = 200;
 const PER_APP = 20;
 const ROUNDS = 3;
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-async function startSandbox(dir: string): Promise<{ child: ChildProcess; kubeconfig: string }> {
-  const kubeconfig = join(dir, "kubeconfig");
-  const child = spawn(
-    process.execPath,
-    [join(root, "dist/cli/main.js"), "sandbox", "up", "--port", "0", "--kubeconfig", kubeconfig],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (/^ready \S+$/m.test(out)) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`sandbox exited with ${code} before ready`)));
-  });
-  return { child, kubeconfig };
-}
-
-async function kubectl(
-  kubeconfig: string,
-  cacheDir: string,
-  args: string[],
-  input?: string,
-): Promise<string> {
-  const child = execFile("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", cacheDir, ...args], {
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  if (input !== undefined) child.stdin?.end(input);
-  else child.stdin?.end();
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
-  if (code !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${code}: ${stderr.trim()}`);
-  return stdout;
-}
-
-async function git(cwd: string, args: string[]): Promise<string> {
-  const { stdout } = await run("git", args, {
-    cwd,
-    maxBuffer: 64 * 1024 * 1024,
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: tmpdir(),
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_AUTHOR_NAME: "bench",
-      GIT_AUTHOR_EMAIL: "bench@slipway.invalid",
-      GIT_COMMITTER_NAME: "bench",
-      GIT_COMMITTER_EMAIL: "bench@slipway.invalid",
-    },
-  });
-  return stdout.trim();
-}
-
 function configMapYaml(name: string, i: number): string {
   return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  labels:\n    bench: gitops\ndata:\n  index: "${i}"\n  payload: "${"x".repeat(64)}"\n`;
-}
-
-/** A bare repository `<name>.git` with one commit on main made of what `fill` writes; returns its file:// URL. */
-async function makeRepo(dir: string, name: string, fill: (work: string) => void): Promise<string> {
-  const work = join(dir, `${name}-work`);
-  const bare = join(dir, `${name}.git`);
-  mkdirSync(work, { recursive: true });
-  fill(work);
-  await git(dir, ["init", "-q", "--bare", "--initial-branch=main", bare]);
-  await git(work, ["init", "-q", "--initial-branch=main"]);
-  await git(work, ["add", "-A"]);
-  await git(work, ["commit", "-q", "-m", "bench"]);
-  await git(work, ["push", "-q", bare, "main"]);
-  return pathToFileURL(bare).href;
-}
-
-async function install(kubeconfig: string, cacheDir: string): Promise<void> {
-  const manifests = installManifests(NS);
-  for (const items of [
-    manifests.filter((m) => m.kind === "CustomResourceDefinition"),
-    manifests.filter((m) => m.kind !== "CustomResourceDefinition"),
-  ]) {
-    // A CRD created a moment ago may not be in discovery yet: retry briefly.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await kubectl(
-          kubeconfig,
-          cacheDir,
-          ["apply", "--server-side", "-f", "-"],
-          JSON.stringify({ apiVersion: "v1", kind: "List", items }),
-        );
-        break;
-      } catch (error) {
-        if (attempt >= 20) throw error;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
-  }
 }
 
 function application(name: string, repoURL: string, path: string, namespace: string): Application {
@@ -201,7 +94,7 @@ async function main(): Promise<void> {
     const cacheA = join(dir, "kubectl-cache-a");
     const cacheB = join(dir, "kubectl-cache-b");
     await kubectl(a.kubeconfig, cacheA, ["create", "namespace", "bench"]);
-    await install(a.kubeconfig, cacheA);
+    await install(a.kubeconfig, cacheA, NS);
     for (let round = 0; round < ROUNDS; round++) {
       await kubectl(a.kubeconfig, cacheA, ["create", "namespace", `round-${round}`]);
       await kubectl(b.kubeconfig, cacheB, ["create", "namespace", `round-${round}`]);

@@ -1,25 +1,4 @@
-/**
- * Rollout controller benchmark (issue 7):
- *
- * 1. Abort latency — from an AnalysisRun turning Failed (the moment the bench sends the status
- *    write) to all traffic at stable (the moment a watch of the bench's own sees the HTTPRoute's
- *    canary backendRef at weight 0). 30 canaries wait at an analysis step with 50% of the traffic;
- *    their runs are failed one after another. Required p99 < 1 s, aim < 200 ms. Baseline in the
- *    same run: the floor any controller pays — a write of the HTTPRoute by the bench itself until
- *    its watch sees it (one API write + one watch delivery).
- * 2. Scale — 100 canaries (Gateway API router, steps setWeight 10 → 25 → 50 → 75, then promotion)
- *    updated at once on one controller (10 workers): wall time per step, controller CPU per step
- *    per rollout, API requests per step per rollout, peak RSS. Baseline in the same run: one
- *    canary alone through the same steps, and the controller idle with the 100 healthy.
- *
- * The sandbox runs in its own process (`slipway sandbox up`), so CPU and RSS here are the
- * controller's (plus the bench's few writes). The AnalysisRun controller does not run: the bench
- * writes the run's status itself, to time from that write.
- *
- * Run: npm run build && node dist/bench/rollouts.js
- */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
@@ -32,49 +11,15 @@ import { EventRecorder } from "../controller/kube/event-recorder.js";
 import { InformerFactory } from "../controller/kube/informer-factory.js";
 import { createRolloutController } from "../controller/rollouts/controller.js";
 import type { RolloutObject } from "../controller/rollouts/types.js";
+import { percentile, processCpuMs, sleep, startSandbox } from "./common.js";
 
-const root = new URL("../..", import.meta.url).pathname;
 const ABORTS = 30;
 const FLEET = Number(process.env.BENCH_FLEET ?? 100);
 const WEIGHTS = [10, 25, 50, 75];
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 type Obj = Record<string, unknown> & KubernetesObject;
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
 const ms = (v: number) => `${v.toFixed(1)} ms`;
-
-/** CPU ms used so far by another process (Linux /proc; 0 elsewhere). */
-function processCpuMs(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-async function startSandbox(dir: string): Promise<{ child: ChildProcess; kubeconfig: string }> {
-  const kubeconfig = join(dir, "kubeconfig");
-  const child = spawn(
-    process.execPath,
-    [join(root, "dist/cli/main.js"), "sandbox", "up", "--port", "0", "--kubeconfig", kubeconfig],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, SLIPWAY_HOME: dir } },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      if (/^ready \S+$/m.test(out)) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`sandbox exited with ${code}`)));
-  });
-  return { child, kubeconfig };
-}
 
 function canaryObjects(ns: string, name: string, steps: unknown[], image: string): Obj[] {
   return [

@@ -7,8 +7,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 // Each benchmark is a compiled file beside this one; ones not built in this checkout are skipped.
-const BENCHMARKS = ["sandbox.js", "traffic.js", "analysis.js", "gitops.js", "rollouts.js"].filter((f) =>
-  existsSync(fileURLToPath(new URL(f, import.meta.url))),
+const BENCHMARKS = ["sandbox.js", "traffic.js", "analysis.js", "gitops.js", "rollouts.js", "fleet.js"].filter(
+  (f) => existsSync(fileURLToPath(new URL(f, import.meta.url))),
 );
 const only = process.argv.slice(2);
 let failed = 0;

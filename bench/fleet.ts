@@ -1,0 +1,373 @@
+/**
+ * Fleet benchmark (issue 8): 50 target clusters × 10 Applications of 10 ConfigMaps each, every
+ * API server (hub and targets) answering 20 ms late, as remote clusters do. One ApplicationSet
+ * (clusters × list) stamps the 500 Applications out; measured is the time from creating it to
+ * every Application Synced and Healthy, for `slipway controller` with the in-memory queue (one
+ * process) and with 1, 2 and 4 replicas sharing a Redis queue. Each replica is a real
+ * `slipway controller --redis` process with the same `--workers`, so a replica adds workers the
+ * way a real one would; the hub is fresh for each configuration and the targets get new
+ * namespaces. After each run every target is checked: exactly the expected ConfigMaps exist.
+ *
+ * The baseline is the single replica on Redis measured in the same run; required: 2 replicas at
+ * least 1.6× faster. Knobs (env): FLEET_CLUSTERS (50), FLEET_APPS (10), FLEET_RESOURCES (10),
+ * FLEET_LATENCY_MS (20), FLEET_WORKERS (4), FLEET_REPLICAS ("mem,1,2,4"), SLIPWAY_TEST_REDIS_URL.
+ *
+ * Run: npm run build && node dist/bench/fleet.js
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { CLI, install, kubectl, makeRepo, processCpuMs, sleep, startSandbox } from "./common.js";
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const CLUSTERS = env("FLEET_CLUSTERS", 50);
+const APPS = env("FLEET_APPS", 10);
+const RESOURCES = env("FLEET_RESOURCES", 10);
+const LATENCY_MS = env("FLEET_LATENCY_MS", 20);
+const WORKERS = env("FLEET_WORKERS", 4);
+const CONFIGS = (process.env.FLEET_REPLICAS ?? "mem,1,2,4").split(",");
+const REDIS_URL = process.env.SLIPWAY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const NS = "slipway-system";
+/** Target clusters per hosting process (each process is one Node event loop). */
+const PER_HOST = 13;
+const TIMEOUT_MS = 10 * 60_000;
+
+interface Cluster {
+  name: string;
+  server: string;
+  token: string;
+  caData: string;
+}
+
+/** Processes of `fleet-clusters.js` hosting `count` target sandboxes between them. */
+async function startTargets(count: number): Promise<{ clusters: Cluster[]; hosts: ChildProcess[] }> {
+  const script = fileURLToPath(new URL("fleet-clusters.js", import.meta.url));
+  const hosts: ChildProcess[] = [];
+  const batches: Promise<Cluster[]>[] = [];
+  for (let start = 0, h = 0; start < count; start += PER_HOST, h++) {
+    const n = Math.min(PER_HOST, count - start);
+    const child = spawn(process.execPath, [script, String(n), String(LATENCY_MS), `target-${h}`], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    hosts.push(child);
+    batches.push(
+      new Promise((resolve, reject) => {
+        let out = "";
+        child.stdout!.on("data", (c: Buffer) => {
+          out += c.toString();
+          if (/^ready$/m.test(out)) {
+            resolve(
+              out
+                .split("\n")
+                .filter((l) => l.startsWith("{"))
+                .map((l) => JSON.parse(l) as Cluster),
+            );
+          }
+        });
+        child.once("exit", (code) => reject(new Error(`fleet-clusters exited with ${code}`)));
+      }),
+    );
+  }
+  return { clusters: (await Promise.all(batches)).flat(), hosts };
+}
+
+function clusterSecret(c: Cluster): object {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: `cluster-${c.name}`,
+      namespace: NS,
+      labels: { "slipway.dev/secret-type": "cluster", bench: "fleet" },
+    },
+    stringData: {
+      name: c.name,
+      server: c.server,
+      config: JSON.stringify({ bearerToken: c.token, tlsClientConfig: { caData: c.caData } }),
+    },
+  };
+}
+
+function applicationSet(run: string, repoURL: string): object {
+  return {
+    apiVersion: "slipway.dev/v1alpha1",
+    kind: "ApplicationSet",
+    metadata: { name: "fleet", namespace: NS },
+    spec: {
+      generators: [
+        {
+          matrix: {
+            generators: [
+              { clusters: { selector: { matchLabels: { bench: "fleet" } } } },
+              { list: { elements: Array.from({ length: APPS }, (_, i) => ({ app: `app-${i}` })) } },
+            ],
+          },
+        },
+      ],
+      template: {
+        metadata: { name: "{{name}}-{{app}}" },
+        spec: {
+          project: "default",
+          source: { repoURL, path: "app", targetRevision: "main" },
+          destination: { name: "{{name}}", namespace: `${run}-{{app}}` },
+          syncPolicy: { automated: { prune: true }, syncOptions: ["CreateNamespace=true"] },
+        },
+      },
+    },
+  };
+}
+
+interface Replica {
+  child: ChildProcess;
+  url: string;
+}
+
+function startController(
+  hubKubeconfig: string,
+  home: string,
+  redisPrefix: string | undefined,
+): Promise<Replica> {
+  const args = [
+    CLI,
+    "controller",
+    "--kubeconfig",
+    hubKubeconfig,
+    "--http-addr",
+    "127.0.0.1:0",
+    "--workers",
+    String(WORKERS),
+    "--app-resync",
+    "1h",
+    ...(redisPrefix ? ["--redis", REDIS_URL] : []),
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "pipe", "ignore"],
+    env: {
+      ...process.env,
+      SLIPWAY_HOME: home,
+      ...(redisPrefix ? { SLIPWAY_REDIS_PREFIX: redisPrefix } : {}),
+    },
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let done = false;
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /^listening (http:\/\/\S+)$/m.exec(out);
+      if (m && !done) {
+        done = true;
+        resolve({ child, url: m[1]! });
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`controller exited with ${code}: ${out}`)));
+  });
+}
+
+async function ready(replica: Replica): Promise<void> {
+  for (;;) {
+    const res = await fetch(`${replica.url}/readyz`).catch(() => undefined);
+    if (res?.status === 200) return;
+    await sleep(200);
+  }
+}
+
+async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
+
+interface Result {
+  config: string;
+  seconds: number;
+  cpuMs: number[];
+}
+
+/** Counts Applications Synced and Healthy on the hub. */
+async function syncedApps(kubeconfig: string, cacheDir: string): Promise<{ total: number; synced: number }> {
+  const list = JSON.parse(
+    await kubectl(kubeconfig, cacheDir, ["get", "applications", "-n", NS, "-o", "json"]),
+  ) as {
+    items: { status?: { sync?: { status?: string }; health?: { status?: string } } }[];
+  };
+  const synced = list.items.filter(
+    (a) => a.status?.sync?.status === "Synced" && a.status?.health?.status === "Healthy",
+  ).length;
+  return { total: list.items.length, synced };
+}
+
+/** Every target holds exactly APPS × RESOURCES ConfigMaps of this run. */
+async function verifyTargets(clusters: Cluster[], dir: string, run: string): Promise<void> {
+  const cache = join(dir, "verify-cache");
+  await Promise.all(
+    clusters.map(async (c, i) => {
+      const kubeconfig = join(dir, `verify-${i}.kubeconfig`);
+      writeFileSync(
+        kubeconfig,
+        JSON.stringify({
+          apiVersion: "v1",
+          kind: "Config",
+          clusters: [{ name: c.name, cluster: { server: c.server, "certificate-authority-data": c.caData } }],
+          users: [{ name: "u", user: { token: c.token } }],
+          contexts: [{ name: "c", context: { cluster: c.name, user: "u" } }],
+          "current-context": "c",
+        }),
+      );
+      const namespaces = (
+        await kubectl(kubeconfig, `${cache}-${i}`, [
+          "get",
+          "configmaps",
+          "-A",
+          "-l",
+          "bench=fleet",
+          "-o",
+          "custom-columns=NS:.metadata.namespace",
+          "--no-headers",
+        ])
+      )
+        .trim()
+        .split("\n")
+        .filter((ns) => ns.startsWith(`${run}-`));
+      if (namespaces.length !== APPS * RESOURCES || new Set(namespaces).size !== APPS)
+        throw new Error(
+          `${c.name}: ${namespaces.length} ConfigMaps in ${new Set(namespaces).size} namespaces of run ${run}, ` +
+            `expected ${APPS * RESOURCES} in ${APPS}`,
+        );
+    }),
+  );
+}
+
+async function runConfig(
+  config: string,
+  clusters: Cluster[],
+  repoURL: string,
+  dir: string,
+  runIndex: number,
+): Promise<Result> {
+  const runDir = mkdtempSync(join(dir, `run-${config}-`));
+  const faults = join(runDir, "faults.json");
+  writeFileSync(
+    faults,
+    JSON.stringify([
+      { verbs: ["get", "list", "create", "update", "patch", "delete"], latencyMs: LATENCY_MS },
+    ]),
+  );
+  const hub = await startSandbox(runDir, { faults });
+  const cache = join(runDir, "kube-cache");
+  const run = `r${runIndex}`;
+  const prefix = config === "mem" ? undefined : `slipway-bench-${randomBytes(4).toString("hex")}`;
+  const replicas: Replica[] = [];
+  try {
+    await install(hub.kubeconfig, cache, NS);
+    await kubectl(
+      hub.kubeconfig,
+      cache,
+      ["apply", "-f", "-"],
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: clusters.map(clusterSecret) }),
+    );
+    const count = config === "mem" ? 1 : Number(config);
+    for (let i = 0; i < count; i++) {
+      const home = join(runDir, `home-${i}`);
+      mkdirSync(home);
+      replicas.push(await startController(hub.kubeconfig, home, prefix));
+    }
+    await Promise.all(replicas.map(ready));
+    const cpu0 = replicas.map((r) => processCpuMs(r.child.pid));
+
+    const started = performance.now();
+    await kubectl(hub.kubeconfig, cache, ["apply", "-f", "-"], JSON.stringify(applicationSet(run, repoURL)));
+    const expected = clusters.length * APPS;
+    let last = { total: 0, synced: 0 };
+    for (;;) {
+      last = await syncedApps(hub.kubeconfig, cache);
+      if (last.total === expected && last.synced === expected) break;
+      if (performance.now() - started > TIMEOUT_MS)
+        throw new Error(`${config}: ${last.synced}/${expected} synced after ${TIMEOUT_MS / 1000} s`);
+      await sleep(250);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const cpuMs = replicas.map((r, i) => processCpuMs(r.child.pid) - cpu0[i]!);
+    await verifyTargets(clusters, runDir, run);
+    return { config, seconds, cpuMs };
+  } finally {
+    await Promise.all(
+      replicas.map(
+        (r) =>
+          new Promise<void>((resolve) => {
+            r.child.once("exit", () => resolve());
+            r.child.kill("SIGTERM");
+          }),
+      ),
+    );
+    hub.child.kill("SIGTERM");
+    if (prefix) await deleteRedisPrefix(prefix);
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "slipway-bench-fleet-"));
+  const { clusters, hosts } = await startTargets(CLUSTERS);
+  try {
+    const repoURL = await makeRepo(dir, "fleet", (work) => {
+      mkdirSync(join(work, "app"));
+      for (let i = 0; i < RESOURCES; i++) {
+        writeFileSync(
+          join(work, "app", `cm-${i}.yaml`),
+          `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n  labels:\n    bench: fleet\ndata:\n  index: "${i}"\n`,
+        );
+      }
+    });
+    process.stdout.write(
+      `${clusters.length} clusters × ${APPS} apps × ${RESOURCES} ConfigMaps, ${LATENCY_MS} ms API latency, ` +
+        `--workers ${WORKERS} per replica\n`,
+    );
+    const results: Result[] = [];
+    for (const [i, config] of CONFIGS.entries()) {
+      const result = await runConfig(config, clusters, repoURL, dir, i);
+      results.push(result);
+      process.stdout.write(
+        `  ${config === "mem" ? "in-memory queue, 1 process" : `Redis queue, ${config} replica(s)`}: ` +
+          `${result.seconds.toFixed(1)} s (controller CPU ${result.cpuMs.map((c) => (c / 1000).toFixed(1)).join(" + ")} s)\n`,
+      );
+    }
+    const one = results.find((r) => r.config === "1");
+    const two = results.find((r) => r.config === "2");
+    if (one) {
+      process.stdout.write("\nconfiguration               time      speed-up vs 1 replica on Redis\n");
+      for (const r of results) {
+        const label = r.config === "mem" ? "in-memory, 1 process" : `Redis, ${r.config} replica(s)`;
+        process.stdout.write(
+          `${label.padEnd(26)}  ${`${r.seconds.toFixed(1)} s`.padEnd(8)}  ${(one.seconds / r.seconds).toFixed(2)}×\n`,
+        );
+      }
+    }
+    if (one && two) {
+      const ratio = one.seconds / two.seconds;
+      const ok = ratio >= 1.6;
+      process.stdout.write(
+        `2 replicas vs 1: ${ratio.toFixed(2)}× (required ≥ 1.6×): ${ok ? "PASS" : "FAIL"}\n`,
+      );
+      if (!ok) process.exitCode = 1;
+    }
+  } finally {
+    for (const host of hosts) host.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
