@@ -123,7 +123,8 @@ export const KINDS: readonly KindInfo[] = [
     ],
     scale: {
       specReplicasPath: ".spec.replicas",
-      statusReplicasPath: ".status.replicas",
+      // Argo's path: the pods sized by spec.replicas, not every pod of a canary (#2857).
+      statusReplicasPath: ".status.HPAReplicas",
       labelSelectorPath: ".status.selector",
     },
   },

@@ -367,9 +367,14 @@ export const RolloutStatus = Type.Object({
   updatedReplicas: Type.Optional(Type.Integer()),
   readyReplicas: Type.Optional(Type.Integer()),
   availableReplicas: Type.Optional(Type.Integer()),
-  hpaReplicas: Type.Optional(Type.Integer()),
+  HPAReplicas: Type.Optional(
+    Type.Integer({
+      description:
+        "Pods receiving the traffic the replica count is sized for (the scale subresource's status.replicas, what an HPA reads)",
+    }),
+  ),
   selector: Type.Optional(
-    Type.String({ description: "Label selector as a string, for the scale subresource" }),
+    Type.String({ description: "Label selector of the pods receiving traffic, for the scale subresource" }),
   ),
   conditions: Type.Optional(Type.Array(RolloutCondition)),
   canary: Type.Optional(CanaryStatus),

@@ -116,8 +116,9 @@ export function planBlueGreenProgress(b: PlanBuilder, roles: ReplicaSetRoles): v
   const available = observedAvailable(newRS);
   const keep = new Set<string>();
 
-  // Until promotion the stable set serves everything, at full size.
-  if (stableRS && specReplicas(stableRS) < R) scale(b, stableRS, R);
+  // Until promotion the stable set serves everything, at full size: spec.replicas, which an HPA
+  // may move either way.
+  if (stableRS && specReplicas(stableRS) !== R) scale(b, stableRS, R);
 
   let pre: EnsuredRun | undefined;
   let gatesOpen = promoted;

@@ -192,7 +192,9 @@ export function planCanaryAborted(b: PlanBuilder, roles: ReplicaSetRoles): void 
     state = { canaryWeight: weight, headerRoutes: [], mirrorRoutes: [], canaryHash: hash, stableHash };
     settled = routeTraffic(b, state, false) && weight === 0;
   }
-  if (stableRS && specReplicas(stableRS) < R) scale(b, stableRS, R);
+  // Stable back to spec.replicas: up at once; down (an HPA scaled in) once it takes all traffic.
+  if (stableRS && (specReplicas(stableRS) < R || (specReplicas(stableRS) > R && settled)))
+    scale(b, stableRS, R);
   if (observedAvailable(stableRS) > 0 || R === 0) {
     // The canary Service moves only once the router sends it nothing (it was written just above).
     if (!state || state.canaryWeight === 0) switchService(b, c.canaryService, stableHash);
@@ -263,9 +265,11 @@ export function planCanaryProgress(b: PlanBuilder, roles: ReplicaSetRoles): void
   const weightTarget = setWeightAt(ro, index);
 
   // 1. Scale up: the stable set first (it must always be able to take the traffic back), then
-  //    the canary.
+  //    the canary. With a router the stable set follows spec.replicas (an HPA) both ways: it
+  //    stays able to take all the traffic, and grows no further than that.
   let canaryNext = t.canary;
-  let stableNext = Math.max(specReplicas(stableRS), t.stable);
+  let stableNext =
+    ctx.routed && !c.dynamicStableScale ? t.stable : Math.max(specReplicas(stableRS), t.stable);
   const currentWeight =
     b.old.canary?.weights?.canary.podTemplateHash === hash ? b.old.canary.weights.canary.weight : 0;
   if (!ctx.routed) {

@@ -31,6 +31,11 @@
  *   size before the stable set is touched); with a router the stable set stays at full size. With
  *   `dynamicStableScale` an abort returns traffic to stable as fast as stable has pods for it
  *   (#3372) rather than all at once to an undersized set.
+ * - HPA (#2857): the scale subresource reports `status.HPAReplicas` (Argo's field and path): with
+ *   a router the stable set alone, which spec.replicas sizes, so the canary's pods never inflate
+ *   what an HPA reads back; blue-green the active set. A routed canary's stable set follows
+ *   spec.replicas both ways (up before the canary, down after the traffic write), so it can take
+ *   back 100% whatever the HPA did.
  * - Abort: traffic to stable first (one router write), then Services, then scale-down after
  *   `abortScaleDownDelaySeconds` (a basic canary goes once stable is back at full size). The
  *   step index stays where the abort happened; retry (`status.abort=false`) starts from the

@@ -18,7 +18,7 @@ import {
   planBlueGreenProgress,
 } from "./bluegreen.js";
 import { canaryRunsToWatch, planCanaryAborted, planCanaryCompleted, planCanaryProgress } from "./canary.js";
-import { CONDITION, REASON } from "./constants.js";
+import { CONDITION, POD_HASH_LABEL, REASON } from "./constants.js";
 import {
   availableReplicas,
   hashOf,
@@ -220,6 +220,36 @@ function waitingOnAnalysis(b: PlanBuilder): boolean {
   return steps(b.rollout)[s.currentStepIndex ?? 0]?.analysis !== undefined;
 }
 
+/**
+ * What the scale subresource shows an HPA: `status.HPAReplicas` (Argo: "replicas receiving active
+ * traffic") and `status.selector`. With a router and no dynamicStableScale the stable set alone,
+ * at spec.replicas: it carries the traffic spec.replicas is sized for, while the canary runs on
+ * top of it. Counting the canary too would make an HPA that adopts status.replicas as its desired
+ * count (an AverageValue metric within tolerance) grow the Rollout at every step, and the stable
+ * set with it, up to maxReplicas (#2857). Blue-green: the active set, and its selector, as Argo.
+ * Otherwise every set.
+ */
+function scaleStatus(b: PlanBuilder, roles: ReplicaSetRoles): void {
+  const ro = b.rollout;
+  const s = b.status;
+  const actual = (rs: V1ReplicaSet | undefined) => rs?.status?.replicas ?? 0;
+  const all = b.ctx.replicaSets.reduce((n, rs) => n + actual(rs), 0);
+  if (strategyOf(ro) === "blueGreen") {
+    const active = b.ctx.replicaSets.find((rs) => hashOf(rs) === s.blueGreen?.activeSelector);
+    s.HPAReplicas = active ? actual(active) : all;
+    const sel = ro.spec.selector;
+    if (active && sel)
+      s.selector = selectorString({
+        ...sel,
+        matchLabels: { ...(sel.matchLabels ?? {}), [POD_HASH_LABEL]: hashOf(active) ?? "" },
+      });
+    return;
+  }
+  const stable = roles.stableRS ?? (s.stableRS === b.ctx.podHash ? roles.newRS : undefined);
+  const stableCarriesAll = b.ctx.routed && !ro.spec.strategy.canary?.dynamicStableScale && stable;
+  s.HPAReplicas = stableCarriesAll ? actual(stable) : all;
+}
+
 function finishStatus(b: PlanBuilder, roles: ReplicaSetRoles): void {
   const ctx = b.ctx;
   const ro = ctx.rollout;
@@ -233,6 +263,7 @@ function finishStatus(b: PlanBuilder, roles: ReplicaSetRoles): void {
     const active = sets.find((rs) => hashOf(rs) === s.blueGreen?.activeSelector);
     s.availableReplicas = availableReplicas(active);
   } else s.availableReplicas = sets.reduce((n, rs) => n + availableReplicas(rs), 0);
+  scaleStatus(b, roles);
 
   const now = b.nowIso();
   const invalid = getCondition(s, CONDITION.invalidSpec)?.status === "True";

@@ -192,7 +192,7 @@ describe("generated CRDs", () => {
   it("give Rollout the scale subresource, for kubectl scale and HPAs", () => {
     expect(crdFor("Rollout").spec.versions[0]!.subresources?.scale).toEqual({
       specReplicasPath: ".spec.replicas",
-      statusReplicasPath: ".status.replicas",
+      statusReplicasPath: ".status.HPAReplicas",
       labelSelectorPath: ".status.selector",
     });
     expect(schemaOf("Rollout").properties?.status?.properties?.selector?.type).toBe("string");

@@ -891,3 +891,78 @@ describe("a new revision in the middle of a canary", () => {
     expect(summary(settled)).toEqual(["traffic 41", `scale web-${H2} 0`]);
   });
 });
+
+describe("an HPA scaling the Rollout during a canary (argo-rollouts #2857)", () => {
+  const at41 = (extra: RolloutStatus = {}) =>
+    progressing(1, {
+      canary: {
+        weights: {
+          canary: { weight: 41, podTemplateHash: H2 },
+          stable: { weight: 59, podTemplateHash: H1 },
+          verified: true,
+        },
+      },
+      ...extra,
+    });
+  const midCanary = { replicaSets: [rs(H1, 10), rs(H2, 5)], services: services(H2), verified: true };
+
+  it("reports the stable set alone as status.HPAReplicas with a router, so an HPA adopting it is at rest", () => {
+    const p = plan(rollout(routed, at41()), midCanary);
+    expect(p.status.replicas).toBe(15);
+    expect(p.status.HPAReplicas).toBe(10);
+    expect(p.status.selector).toBe("app=web");
+    // An HPA that takes status.replicas of the scale subresource as its desired count (an
+    // AverageValue metric within tolerance) asks for spec.replicas again: nothing grows.
+    const again = plan(rollout(routed, at41(), "web:2", { replicas: p.status.HPAReplicas! }), midCanary);
+    expect(summary(again).filter((a) => a.startsWith("scale"))).toEqual([]);
+  });
+
+  it("scaled out mid-canary: stable first to the new count, then the canary to its share of it", () => {
+    const p = plan(rollout(routed, at41(), "web:2", { replicas: 20 }), midCanary);
+    const scales = summary(p).filter((a) => a.startsWith("scale"));
+    expect(scales).toEqual([`scale web-${H1} 20`, `scale web-${H2} 9`]);
+    expect(p.status.currentStepIndex).toBe(1);
+  });
+
+  it("scaled in mid-canary: the canary to its share, stable to the new count, after the traffic write", () => {
+    const p = plan(rollout(routed, at41(), "web:2", { replicas: 4 }), midCanary);
+    const s = summary(p);
+    expect(s.filter((a) => a.startsWith("scale"))).toEqual([`scale web-${H2} 2`, `scale web-${H1} 4`]);
+    expect(s.indexOf(`scale web-${H1} 4`)).toBeGreaterThan(s.indexOf("traffic 41"));
+  });
+
+  it("counts every set with dynamicStableScale or without a router (they share spec.replicas)", () => {
+    const dyn: RolloutStrategy = { canary: { ...routed.canary!, dynamicStableScale: true } };
+    expect(
+      plan(rollout(dyn, at41()), { ...midCanary, replicaSets: [rs(H1, 6), rs(H2, 5)] }).status.HPAReplicas,
+    ).toBe(11);
+    const b = plan(rollout(basic, progressing(0)), {
+      replicaSets: [rs(H1, 8), rs(H2, 2)],
+      services: services(),
+    });
+    expect(b.status.HPAReplicas).toBe(10);
+  });
+
+  it("an aborted canary's stable set follows a scale-in only once the router sends it everything", () => {
+    const aborted = at41({ abort: true, abortedAt: iso(NOW) });
+    const moving = plan(rollout(routed, aborted, "web:2", { replicas: 6 }), {
+      ...midCanary,
+      verified: false,
+    });
+    expect(summary(moving).filter((a) => a.startsWith("scale"))).toEqual([]);
+    const settled = plan(rollout(routed, aborted, "web:2", { replicas: 6 }), midCanary);
+    expect(summary(settled)).toContain(`scale web-${H1} 6`);
+  });
+
+  it("blue-green reports the active set and its selector, and keeps it at spec.replicas", () => {
+    const bg: RolloutStrategy = { blueGreen: { activeService: "web-active", autoPromotionEnabled: false } };
+    const status: RolloutStatus = { currentPodHash: H2, stableRS: H1, observedGeneration: 2 };
+    const p = plan(rollout(bg, status, "web:2", { replicas: 12 }), {
+      replicaSets: [rs(H1, 10), rs(H2, 10)],
+      services: [svc("web-active", H1)],
+    });
+    expect(p.status.HPAReplicas).toBe(10);
+    expect(p.status.selector).toBe(`app=web,rollouts-pod-template-hash=${H1}`);
+    expect(summary(p)).toContain(`scale web-${H1} 12`);
+  });
+});
