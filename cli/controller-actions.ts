@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { parseDuration } from "../analysis/duration.js";
 import { loadKubeConfig } from "../controller/kube/kubeconfig.js";
 import { type ControllerFactory, ControllerManager, type ManagerDeps } from "../controller/manager.js";
-import type { BullMQQueue } from "../controller/queue/bullmq-queue.js";
+import type { BullMQQueue, BullMQQueueOptions } from "../controller/queue/bullmq-queue.js";
 
 export interface ControllerFlags {
   namespace?: string;
@@ -14,10 +14,16 @@ export interface ControllerFlags {
   repoCacheDir?: string;
   leaderElection: boolean;
   prometheus?: string;
+  /** Most Applications of one destination cluster reconciled at once, over all replicas (Redis). */
+  clusterConcurrency?: string;
 }
 
 /** A controller's work queue in Redis, shared by every replica (`--redis`). */
-export type RedisQueues = (name: string, deps: ManagerDeps) => BullMQQueue;
+export type RedisQueues = (
+  name: string,
+  deps: ManagerDeps,
+  options?: Pick<BullMQQueueOptions, "limits" | "groupOf">,
+) => BullMQQueue;
 
 /**
  * The reconcilers this build runs: Applications, AnalysisRuns, Rollouts and ApplicationSets.
@@ -25,7 +31,7 @@ export type RedisQueues = (name: string, deps: ManagerDeps) => BullMQQueue;
  * divide their keys; ApplicationSet generators stay with the Lease holder (one owner).
  */
 export async function controllerFactories(
-  flags: Pick<ControllerFlags, "prometheus">,
+  flags: Pick<ControllerFlags, "prometheus" | "clusterConcurrency">,
   redisQueues?: RedisQueues,
 ): Promise<ControllerFactory[]> {
   const [
@@ -42,9 +48,46 @@ export async function controllerFactories(
     import("../controller/clusters/cluster-registry.js"),
   ]);
   let appController: ReturnType<typeof createApplicationController> | undefined;
+  // One cluster registry for Applications (destinations) and ApplicationSets (generators),
+  // started by the first of them to start and stopped by the last to stop.
+  let clusters: InstanceType<typeof ClusterRegistry> | undefined;
+  let clusterUsers = 0;
+  const sharedClusters = (deps: ManagerDeps) => {
+    // A short request timeout: a cluster that stops answering must not hold workers for long.
+    clusters ??= new ClusterRegistry({ ...deps, log: deps.log, clientOptions: { requestTimeoutMs: 15_000 } });
+    const registry = clusters;
+    let started = false;
+    return {
+      registry,
+      async start() {
+        if (!started) clusterUsers += 1;
+        started = true;
+        registry.start();
+        await registry.waitForSync();
+      },
+      async stop() {
+        if (!started) return;
+        started = false;
+        clusterUsers -= 1;
+        if (clusterUsers === 0) await registry.stop();
+      },
+    };
+  };
+  const perCluster = flags.clusterConcurrency === undefined ? undefined : Number(flags.clusterConcurrency);
+  if (perCluster !== undefined && (!Number.isInteger(perCluster) || perCluster < 1))
+    throw new Error(`--cluster-concurrency must be a positive integer, got "${flags.clusterConcurrency}"`);
   const applications: ControllerFactory = (deps) => {
-    const queue = redisQueues?.("applications", deps);
+    const appClusters = sharedClusters(deps);
+    // App keys stay `namespace/name`; the queue counts each in its destination's `cluster/<name>/`.
+    const queue = redisQueues?.(
+      "applications",
+      deps,
+      perCluster === undefined
+        ? {}
+        : { limits: { "cluster/*/": perCluster }, groupOf: (key) => apps.queueGroup(key) },
+    );
     const apps = createApplicationController({
+      clusters: appClusters.registry,
       client: deps.client,
       informers: deps.informers,
       namespace: deps.namespace,
@@ -65,8 +108,14 @@ export async function controllerFactories(
     });
     return {
       name: "applications",
-      start: () => apps.start(),
-      stop: () => apps.stop(),
+      async start() {
+        await appClusters.start();
+        await apps.start();
+      },
+      async stop() {
+        await apps.stop();
+        await appClusters.stop();
+      },
       webhookHandler: apps.webhookHandler,
       everyReplica: queue !== undefined,
     };
@@ -122,23 +171,22 @@ export async function controllerFactories(
   // Generators read clusters from their Secrets and Git through the Application controller's cache.
   const applicationSets: ControllerFactory = (deps) => {
     const log = deps.log.child({ controller: "applicationsets" });
-    const clusters = new ClusterRegistry({ ...deps, log });
+    const setClusters = sharedClusters(deps);
     const sets = createApplicationSetController({
       ...deps,
-      clusters,
+      clusters: setClusters.registry,
       ...(appController ? { repoCache: appController.repoCache } : {}),
       log,
     });
     return {
       name: "applicationsets",
       async start() {
-        clusters.start();
-        await clusters.waitForSync();
+        await setClusters.start();
         await sets.start();
       },
       async stop() {
         await sets.stop();
-        await clusters.stop();
+        await setClusters.stop();
       },
     };
   };
@@ -155,18 +203,23 @@ export async function runController(
   if (redis) {
     const { BullMQQueue, DEFAULT_REDIS_PREFIX } = await import("../controller/queue/bullmq-queue.js");
     const prefix = process.env.SLIPWAY_REDIS_PREFIX || DEFAULT_REDIS_PREFIX;
-    redisQueues = (name, deps) => {
+    redisQueues = (name, deps, options) => {
       const queue = new BullMQQueue({
         name,
         connection: redis,
         prefix,
         registry: deps.registry,
         log: deps.log,
+        ...options,
       });
       queues.push(queue);
       return queue;
     };
   }
+  if (flags.clusterConcurrency !== undefined && !redis)
+    throw new Error(
+      "--cluster-concurrency needs --redis (the in-memory queue has no per-cluster limits; --workers bounds it)",
+    );
   const appResyncMs = parseDuration(flags.appResync);
   const workers = Number(flags.workers);
   if (!Number.isInteger(workers) || workers < 1)

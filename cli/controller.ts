@@ -16,6 +16,10 @@ export function registerController(program: Command): void {
     .option("--app-resync <duration>", "how often every Application is compared with Git (jittered)", "180s")
     .option("--workers <n>", "reconcile workers per controller", "4")
     .option("--redis <url>", "Redis URL for the shared work queue (also $SLIPWAY_REDIS_URL)")
+    .option(
+      "--cluster-concurrency <n>",
+      "with --redis: most Applications of one destination cluster reconciled at once, over all replicas",
+    )
     .option("--repo-cache-dir <dir>", "where Git repositories are cached (default ~/.slipway/repos)")
     .option("--no-leader-election", "reconcile without taking the slipway-controller Lease")
     .option("--prometheus <url>", "Prometheus for analysis metrics that leave out their address")

@@ -124,6 +124,16 @@ export class ClusterTargets {
       return { ok: true, target: { ...this.inCluster, name } };
     }
     const cluster = ref.cluster;
+    if (cluster.connectionState.status === "Unknown") {
+      // Its first check (bounded) is running; a cluster that does not answer must not hold this
+      // worker for a request timeout. The check's result wakes the app (onConnectionChange).
+      return {
+        ok: false,
+        reason: "Unavailable",
+        message: `cluster "${cluster.name}" (${cluster.server}) has not answered its first connection check yet`,
+        retryAfterMs: 5_000,
+      };
+    }
     if (cluster.connectionState.status === "Failed") {
       return {
         ok: false,

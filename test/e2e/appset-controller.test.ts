@@ -1,9 +1,9 @@
 /**
  * The ApplicationSet controller end to end: a hub sandbox (slipway's CRDs, the Application
  * controller and the ApplicationSet controller in this process) and two target sandboxes
- * registered as cluster Secrets. The Application controller deploys only to its own cluster
- * (cluster Secrets are not supported by it yet), so the clusters generator is checked at the
- * Application level (destinations, ownership, deletion); RollingSync runs real syncs on the hub.
+ * registered as cluster Secrets, one cluster registry shared by both controllers. Here the
+ * clusters generator is checked at the Application level (destinations, ownership, deletion) and
+ * RollingSync runs real syncs on the hub; delivery into the targets is fleet-delivery.test.ts.
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
@@ -14,7 +14,7 @@ import {
   type ApplicationSetController,
   createApplicationSetController,
 } from "../../controller/appset/index.js";
-import { ClusterRegistry } from "../../controller/clusters/cluster-registry.js";
+import type { ClusterRegistry } from "../../controller/clusters/cluster-registry.js";
 import { clusterSecret } from "../../controller/clusters/cluster-secret.js";
 import { type KubeJson, startTestSandbox, type TestSandbox, waitFor } from "../helpers/sandbox.js";
 import { configMap, type GitopsEnv, NS, type RunningController, startGitopsEnv } from "./gitops-harness.js";
@@ -69,11 +69,9 @@ beforeAll(async () => {
     };
     await env.applyJson(secret);
   }
-  ctl = await env.startController();
+  ctl = await env.startController({ clusters: {} });
   const log = pino({ level: process.env.SLIPWAY_TEST_LOG ?? "silent" });
-  clusters = new ClusterRegistry({ client: ctl.client, informers: ctl.informers, namespace: NS, log });
-  clusters.start();
-  await clusters.waitForSync();
+  clusters = ctl.clusters!;
   appsets = createApplicationSetController({
     client: ctl.client,
     informers: ctl.informers,
@@ -89,7 +87,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await appsets?.stop();
-  await clusters?.stop();
   await Promise.all([env?.stop(), ...targets.map((t) => t.stop())]);
 });
 

@@ -12,6 +12,7 @@ import pino from "pino";
 import { Registry } from "prom-client";
 import type { Application } from "../../api/v1alpha1/application.js";
 import { installManifests } from "../../api/v1alpha1/crds.js";
+import { ClusterRegistry } from "../../controller/clusters/cluster-registry.js";
 import {
   type ApplicationController,
   createApplicationController,
@@ -30,6 +31,8 @@ export interface ControllerOptions {
   selfHealTimeoutMs?: number;
   operationTimeoutMs?: number;
   hookTimeoutMs?: number;
+  /** Deliver to clusters registered by Secrets too (a ClusterRegistry with these check settings). */
+  clusters?: { checkIntervalMs?: number; checkTimeoutMs?: number; requestTimeoutMs?: number };
 }
 
 export interface RunningController {
@@ -40,6 +43,8 @@ export interface RunningController {
   url: string;
   registry: Registry;
   recorder: EventRecorder;
+  /** With `clusters`: the registry the Application controller resolves destinations with. */
+  clusters?: ClusterRegistry;
   /** Every Kubernetes API request this controller made. */
   requests: RequestRecord[];
   stop(): Promise<void>;
@@ -100,7 +105,23 @@ export async function startGitopsEnv(repoName = "apps"): Promise<GitopsEnv> {
       const client = new ClusterClient(kc, { onRequest: (r) => requests.push(r), registry });
       const informers = new InformerFactory(client, { log });
       const recorder = new EventRecorder(client, { log });
+      const clusters = options.clusters
+        ? new ClusterRegistry({
+            client,
+            informers,
+            namespace: NS,
+            log,
+            ...(options.clusters.checkIntervalMs
+              ? { checkIntervalMs: options.clusters.checkIntervalMs }
+              : {}),
+            ...(options.clusters.checkTimeoutMs ? { checkTimeoutMs: options.clusters.checkTimeoutMs } : {}),
+            ...(options.clusters.requestTimeoutMs
+              ? { clientOptions: { requestTimeoutMs: options.clusters.requestTimeoutMs } }
+              : {}),
+          })
+        : undefined;
       const apps = createApplicationController({
+        ...(clusters ? { clusters } : {}),
         client,
         informers,
         namespace: NS,
@@ -122,6 +143,10 @@ export async function startGitopsEnv(repoName = "apps"): Promise<GitopsEnv> {
       http.setWebhookHandler(apps.webhookHandler);
       const url = await http.listen();
       informers.start();
+      if (clusters) {
+        clusters.start();
+        await clusters.waitForSync();
+      }
       await apps.start();
       let stopped = false;
       const running: RunningController = {
@@ -132,11 +157,13 @@ export async function startGitopsEnv(repoName = "apps"): Promise<GitopsEnv> {
         url,
         registry,
         recorder,
+        ...(clusters ? { clusters } : {}),
         requests,
         async stop() {
           if (stopped) return;
           stopped = true;
           await apps.stop();
+          await clusters?.stop();
           await informers.stop();
           await recorder.flush();
           await http.close();
