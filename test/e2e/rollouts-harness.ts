@@ -4,6 +4,9 @@
  * in-process as `slipway controller` runs them, killed and restarted at will, and kubectl as the
  * independent judge.
  */
+import { execFile } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
@@ -218,6 +221,22 @@ export class RolloutsHarness {
       { timeoutMs, intervalMs: 150, message: what },
     ).catch((error: Error) => {
       throw new Error(`${error.message}\nlast status: ${JSON.stringify(last?.status, null, 1)}`);
+    });
+  }
+
+  /** Runs the built `slipway` CLI (dist/: `npm run build` first) against this sandbox. */
+  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const main = join(resolve(dirname(fileURLToPath(import.meta.url)), "../.."), "dist/cli/main.js");
+    return new Promise((done) => {
+      execFile(
+        process.execPath,
+        [main, ...args, "--kubeconfig", this.sb.kubeconfig],
+        { timeout: 60_000 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+          done({ code, stdout, stderr });
+        },
+      );
     });
   }
 
