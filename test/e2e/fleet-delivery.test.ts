@@ -198,6 +198,21 @@ describe("delivery to registered clusters", () => {
     ]);
     await env.waitApp("drift", "Synced again", (a) => a.status?.sync?.status === "Synced");
     expect(await configMapData(t2, "drift-config", "drift")).toEqual({ x: "1" });
+
+    // A cascading delete removes the resources from the target, then the app.
+    await env.sb.kubectlOk([
+      "patch",
+      "applications.slipway.dev",
+      "drift",
+      "-n",
+      NS,
+      "--type",
+      "merge",
+      "-p",
+      '{"metadata":{"finalizers":["resources-finalizer.argocd.argoproj.io"]}}',
+    ]);
+    await env.sb.kubectlOk(["delete", "applications.slipway.dev", "drift", "-n", NS, "--timeout=30s"]);
+    expect((await t2.kubectl(["get", "configmap", "drift-config", "-n", "drift"])).code).not.toBe(0);
   }, 60_000);
 
   it("an unknown cluster name: a condition, nothing applied anywhere", async () => {
@@ -232,7 +247,10 @@ describe("clusters that fail", () => {
       expect(app.status?.health?.status).toBe("Unknown");
     }
     // A new commit still reaches target-1 at once (refresh asked, no resync needed).
-    await env.repo.commit({ "fleet/cm.yaml": configMap("fleet-config", { color: "green" }) });
+    await env.repo.commit({
+      "fleet/cm.yaml": configMap("fleet-config", { color: "green" }),
+      "fleet/deploy.yaml": null,
+    });
     await env.sb.kubectlOk([
       "annotate",
       "applications.slipway.dev",
@@ -248,6 +266,11 @@ describe("clusters that fail", () => {
         intervalMs: 200,
         message: "the new commit in target-1 while the silent cluster's apps retry",
       },
+    );
+    // Automated prune removed the Deployment from the target.
+    await waitFor(
+      async () => (await targets[0]!.kubectl(["get", "deployment", "web", "-n", "fleet"])).code !== 0,
+      { timeoutMs: 10_000, intervalMs: 200, message: "deployment/web pruned from target-1" },
     );
   }, 60_000);
 
@@ -300,5 +323,40 @@ describe("clusters that fail", () => {
     expect(stuck.metadata.deletionTimestamp).toBeDefined();
     expect(stuck.metadata.finalizers).toEqual(["resources-finalizer.argocd.argoproj.io"]);
     expect(condition(stuck, "DeletionError")?.message).toMatch(/finalizer .* stays/);
+
+    // target-2's Secret goes: the set deletes its app (cascading, as Argo does), which cannot reach
+    // the cluster either; both apps stay, saying the cluster is not configured.
+    const secrets = (
+      await env.sb.kubectlJson(["get", "secrets", "-n", NS, "-l", "slipway.dev/secret-type=cluster"])
+    ).items as KubeJson[];
+    const secret = secrets.find((x) => x.metadata.name.includes("target-2"));
+    await env.sb.kubectlOk(["delete", "secret", "-n", NS, secret!.metadata.name]);
+    for (const name of ["target-2-fleet", "doomed"]) {
+      const app = await env.waitApp(name, "DeletionError: not configured", (a) =>
+        /has not been configured/.test(condition(a, "DeletionError")?.message ?? ""),
+      );
+      expect(app.metadata.deletionTimestamp).toBeDefined();
+    }
+    // Removing the finalizer by hand is how a user leaves the resources behind.
+    const gone = (name: string) => async () =>
+      (await env.sb.kubectl(["get", "applications.slipway.dev", name, "-n", NS])).code !== 0;
+    for (const name of ["target-2-fleet", "doomed"]) {
+      await env.sb.kubectlOk([
+        "patch",
+        "applications.slipway.dev",
+        name,
+        "-n",
+        NS,
+        "--type",
+        "merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
+      ]);
+      await waitFor(gone(name), {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+        message: `${name} gone without its finalizer`,
+      });
+    }
   }, 90_000);
 });
