@@ -6,13 +6,15 @@
  * checkout's dist/cli/main.js. `<!-- readme-test: sandbox -->` blocks get a fresh test sandbox
  * as their current context instead of starting one. A line commented `# prints: TEXT` must print
  * TEXT (`<...>` stands for any word). Blocks that cannot run here (the demo, a controller
- * serving forever, Helm, Docker) carry no marker.
+ * serving forever, Helm, Docker) carry no marker. Every ```yaml manifest of the README must also
+ * pass a server-side dry run with slipway's CRDs installed (and `rollout lint`, for the Rollout).
  */
 import { execFile } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { startTestSandbox } from "../helpers/sandbox.js";
 
 const root = process.cwd();
@@ -67,9 +69,13 @@ function shims(dir: string): string {
   return bin;
 }
 
-function bash(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+function bash(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  input?: string,
+): Promise<{ code: number; output: string }> {
   return new Promise((done) => {
-    execFile(
+    const child = execFile(
       "bash",
       ["-c", script],
       { cwd: root, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
@@ -79,6 +85,7 @@ function bash(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; o
           output: `${stdout}${stderr}`,
         }),
     );
+    child.stdin?.end(input ?? "");
   });
 }
 
@@ -107,6 +114,16 @@ async function runBlock(block: Block): Promise<void> {
   }
 }
 
+/** Every ```yaml block of a Markdown file (indented ones in lists included), dedented. */
+function yamlBlocks(text: string): string[] {
+  return [...text.matchAll(/^( *)```yaml\n([\s\S]*?)^\1```$/gm)].map((m) =>
+    m[2]!
+      .split("\n")
+      .map((l) => l.slice(m[1]!.length))
+      .join("\n"),
+  );
+}
+
 const files = ["README.md", "examples/README.md"];
 const blocks = files.flatMap((f) => markedBlocks(f, readFileSync(join(root, f), "utf8")));
 
@@ -129,4 +146,30 @@ describe("README commands", () => {
       runBlock(block),
     );
   }
+
+  it("every YAML manifest in README.md is accepted by the API server, and lint accepts the Rollout", async () => {
+    const manifests = yamlBlocks(readFileSync(join(root, "README.md"), "utf8"));
+    const kinds = manifests.flatMap((y) =>
+      parseAllDocuments(y).map((d) => (d.toJSON() as { kind: string }).kind),
+    );
+    expect(kinds).toEqual(["Application", "Rollout", "AnalysisTemplate", "ApplicationSet", "Secret"]);
+    const sb = await startTestSandbox({ simulation: false });
+    try {
+      const env = { PATH: process.env.PATH ?? "", HOME: sb.dir, KUBECONFIG: sb.kubeconfig };
+      const install = await bash(`"${process.execPath}" "${cli}" install`, env);
+      expect(install.code, install.output).toBe(0);
+      for (const yaml of manifests)
+        await sb.kubectlOk(["apply", "--dry-run=server", "-f", "-"], { input: yaml });
+      // One stream, so the Rollout's analysis finds its template: not even a warning.
+      const lint = await bash(
+        `"${process.execPath}" "${cli}" rollout lint -f -`,
+        env,
+        manifests.slice(1, 3).join("\n---\n"),
+      );
+      expect(lint.code, lint.output).toBe(0);
+      expect(lint.output.trim()).toBe("<stdin>: valid");
+    } finally {
+      await sb.stop();
+    }
+  });
 });
