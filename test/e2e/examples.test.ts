@@ -4,7 +4,9 @@
  * comments promise: the guestbook becomes Available, the Kustomize overlays render and deploy,
  * each Rollout passes `slipway rollout lint`, deploys Healthy with the Rollout controller running
  * and, on a new image, makes its first move through its router (Gateway API weight, blue-green
- * preview, Istio mirror route); the ApplicationSet generates one Application per example cluster.
+ * preview, Istio mirror route); the canary's success-rate template passes on the canary's own
+ * requests through a real Prometheus (when installed); the ApplicationSet generates one
+ * Application per example cluster.
  * kubectl is the judge throughout.
  */
 import { execFile } from "node:child_process";
@@ -20,6 +22,7 @@ import {
   IN_CLUSTER_SERVER,
   parseClusterSecret,
 } from "../../controller/clusters/cluster-secret.js";
+import { prometheusAvailable, startPrometheus } from "../helpers/prometheus.js";
 import type { KubeJson } from "../helpers/sandbox.js";
 import { RolloutsHarness } from "./rollouts-harness.js";
 
@@ -187,6 +190,43 @@ describe("examples/", () => {
     expect(runs.map((r) => r.spec.metrics[0].name)).toEqual(["success-rate"]);
     expect(runs[0]!.spec.args).toContainEqual({ name: "namespace", value: ns });
   });
+
+  it.skipIf(!prometheusAvailable())(
+    "canary-gateway-api: its success-rate template passes on the canary's requests, read from Prometheus",
+    async () => {
+      const ns = "canary-gateway-api";
+      const ro = await h.get("rollout", ns, "checkout");
+      const hash = ro.status.currentPodHash as string;
+      expect(hash).not.toBe(ro.status.stableRS);
+      // The template's denominator has a value once Prometheus holds two scrapes of the canary.
+      const prom = await startPrometheus({
+        targets: [new URL(h.sb.url).host],
+        scheme: "https",
+        metricsPath: "/sim/metrics",
+        insecureSkipVerify: true,
+        waitForQuery: `sum(rate(http_requests_total{namespace="${ns}",rollouts_pod_template_hash="${hash}",mirrored="false"}[1m]))`,
+      });
+      try {
+        const template = join(examples, "canary-gateway-api/analysis-template.yaml");
+        const args = ["--arg", `namespace=${ns}`, "--arg", `canary-hash=${hash}`];
+        const run = await slipway([
+          "analysis",
+          "run",
+          "--template",
+          template,
+          ...args,
+          "--once",
+          "--prometheus",
+          prom.address,
+        ]);
+        expect(run.code, run.stdout + run.stderr).toBe(0);
+        expect(run.stdout).toMatch(/^success-rate\s+\[1\]\s+Successful/m);
+        expect(run.stdout).toMatch(/^Successful: /m);
+      } finally {
+        await prom.stop();
+      }
+    },
+  );
 
   it("blue-green: the active Service serves the first version, a new one waits behind preview", async () => {
     const ns = "blue-green";
