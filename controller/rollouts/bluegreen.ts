@@ -97,6 +97,7 @@ export function planBlueGreenAborted(b: PlanBuilder, roles: ReplicaSetRoles): vo
 export function blueGreenRunsToWatch(b: PlanBuilder): ReturnType<typeof findRun>[] {
   const bg = strategy(b);
   const hash = b.ctx.podHash;
+  if (b.fastRollback) return [];
   const out = [];
   if (bg.prePromotionAnalysis) out.push(findRun(b.ctx, runName(b.name, hash, "pre", undefined, b.attempt)));
   if (bg.postPromotionAnalysis) out.push(findRun(b.ctx, runName(b.name, hash, "post", undefined, b.attempt)));
@@ -124,7 +125,7 @@ export function planBlueGreenProgress(b: PlanBuilder, roles: ReplicaSetRoles): v
   let gatesOpen = promoted;
   const previewReady = available >= previewCount;
   if (!promoted) {
-    const promoteFull = b.old.promoteFull === true;
+    const promoteFull = b.old.promoteFull === true || b.fastRollback;
     if (previewReady && previewCount > 0 && bg.previewService) switchService(b, bg.previewService, hash);
     if (previewReady && bg.prePromotionAnalysis && !promoteFull) {
       pre = ensureRun(b, {
@@ -196,8 +197,8 @@ export function planBlueGreenProgress(b: PlanBuilder, roles: ReplicaSetRoles): v
 
   // After the flip: post-promotion analysis, then the new set becomes stable.
   if (promoted) {
-    let postOk = !bg.postPromotionAnalysis;
-    if (bg.postPromotionAnalysis) {
+    let postOk = !bg.postPromotionAnalysis || b.fastRollback;
+    if (bg.postPromotionAnalysis && !b.fastRollback) {
       const post = ensureRun(b, {
         analysis: bg.postPromotionAnalysis,
         kind: "post",

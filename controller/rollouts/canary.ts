@@ -236,10 +236,24 @@ function targets(b: PlanBuilder, index: number, stableRS: V1ReplicaSet | undefin
   let canary = routedCanaryReplicas(R, weight, maxW);
   const override = canaryScaleAt(ro, index);
   if (override?.replicas !== undefined) canary = override.replicas;
-  else if (override?.weight !== undefined) canary = routedCanaryReplicas(R, override.weight, 100);
+  else if (override?.weight !== undefined)
+    canary = atLeastMinPods(b, routedCanaryReplicas(R, override.weight, 100));
+  else canary = atLeastMinPods(b, canary);
   if (index >= n) canary = R;
-  const stable = strategy(b).dynamicStableScale ? Math.max(0, R - routedCanaryReplicas(R, weight, maxW)) : R;
+  const stable = strategy(b).dynamicStableScale
+    ? atLeastMinPods(b, Math.max(0, R - routedCanaryReplicas(R, weight, maxW)))
+    : R;
   return { canary, stable };
+}
+
+/**
+ * `minPodsPerReplicaSet` (routed canary, Argo's CheckMinPodsPerReplicaSet): a set that runs
+ * pods at all runs at least that many, for availability; an explicit `setCanaryScale.replicas`
+ * is taken as written.
+ */
+function atLeastMinPods(b: PlanBuilder, count: number): number {
+  const min = strategy(b).minPodsPerReplicaSet;
+  return min === undefined || count === 0 ? count : Math.max(count, min);
 }
 
 export function planCanaryProgress(b: PlanBuilder, roles: ReplicaSetRoles): void {
@@ -254,8 +268,9 @@ export function planCanaryProgress(b: PlanBuilder, roles: ReplicaSetRoles): void
   const { newRS, stableRS } = roles;
 
   let index = stepIndex(ro, b.status.currentStepIndex);
-  if (b.old.promoteFull && index < all.length) {
-    b.event("Normal", "RolloutPromoted", `Full promotion: skipping steps ${index + 1}..${all.length}`);
+  if ((b.old.promoteFull || b.fastRollback) && index < all.length) {
+    if (b.old.promoteFull)
+      b.event("Normal", "RolloutPromoted", `Full promotion: skipping steps ${index + 1}..${all.length}`);
     index = all.length;
     clearPauses(b);
   }
@@ -443,7 +458,7 @@ function backgroundAnalysis(
   newRS: V1ReplicaSet | undefined,
 ): EnsuredRun | undefined {
   const bg = strategy(b).analysis;
-  if (!bg || index < (bg.startingStep ?? 0)) {
+  if (!bg || index < (bg.startingStep ?? 0) || b.fastRollback) {
     if (b.status.canary) delete b.status.canary.currentBackgroundAnalysisRunStatus;
     return undefined;
   }
@@ -474,7 +489,7 @@ export function canaryRunsToWatch(b: PlanBuilder): ReturnType<typeof findRun>[] 
   const out = [];
   if (all[index]?.analysis) out.push(findRun(b.ctx, runName(b.name, hash, "step", index, b.attempt)));
   const bg = ro.spec.strategy.canary?.analysis;
-  if (bg && index >= (bg.startingStep ?? 0))
+  if (bg && index >= (bg.startingStep ?? 0) && !b.fastRollback)
     out.push(findRun(b.ctx, runName(b.name, hash, "background", undefined, b.attempt)));
   return out.filter((r) => r !== undefined && phaseOf(r) !== undefined);
 }

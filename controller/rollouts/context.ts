@@ -126,6 +126,8 @@ export class PlanBuilder {
   traffic: DesiredTraffic | undefined;
   /** Retry attempt of the new revision (names its AnalysisRuns). */
   attempt = 0;
+  /** A rollback within `rollbackWindow`: steps, pauses and analysis are skipped, as promote --full. */
+  fastRollback = false;
   /** Things the reconciler reports once the status is written ("aborted", "completed"...). */
   readonly notes = new Set<string>();
   private requeue: number | undefined;

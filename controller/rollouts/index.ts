@@ -40,6 +40,9 @@
  *   `abortScaleDownDelaySeconds` (a basic canary goes once stable is back at full size). The
  *   step index stays where the abort happened; retry (`status.abort=false`) starts from the
  *   first step under a new attempt, whose AnalysisRuns get a `.N` suffix.
+ * - `rollbackWindow`: a template back to a set created before the stable one, with fewer than
+ *   `revisions` sets created in between, is promoted as by `promote --full` (steps, pauses and
+ *   analysis skipped; a SkipSteps Event), Argo's creation-time rule.
  * - promote = clear `status.pauseConditions` (leave `controllerPause`); `promote --full` =
  *   `status.promoteFull=true`; abort = `status.abort=true`.
  * - Events: NewReplicaSetCreated, ScalingReplicaSet, SwitchService, TrafficWeightUpdated,

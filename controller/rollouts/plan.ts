@@ -36,6 +36,7 @@ import {
   type ReplicaSetRoles,
   replicaSetName,
   revisionOf,
+  rollbackWithinWindow,
 } from "./replicaset.js";
 import { desiredReplicas, progressDeadlineMs, selectorString, steps, strategyOf } from "./spec.js";
 import { computePhase, getCondition, madeProgress, removeCondition, setCondition } from "./status.js";
@@ -75,6 +76,7 @@ export function planRollout(ctx: RolloutContext): Plan {
   }
   const strategy = strategyOf(ro);
   const completed = s.stableRS === ctx.podHash;
+  b.fastRollback = !completed && rollbackWithinWindow(ctx, roles);
   if (!completed && b.old.currentPodHash && b.old.currentPodHash !== ctx.podHash) newRevision(b, roles);
   if (!completed && retryRequested(b)) {
     retry(b, roles.newRS);
@@ -126,6 +128,14 @@ function newRevision(b: PlanBuilder, roles: ReplicaSetRoles): void {
   }
   const rev = newRevisionNumber(b.ctx, roles.newRS);
   b.event("Normal", "RolloutUpdated", `Rollout updated to revision ${rev} (${b.ctx.podHash})`);
+  if (b.fastRollback) {
+    const window = b.rollout.spec.rollbackWindow?.revisions;
+    b.event(
+      "Normal",
+      "SkipSteps",
+      `Rollback within rollbackWindow (${window} revisions): steps, pauses and analysis are skipped`,
+    );
+  }
 }
 
 function markInvalid(b: PlanBuilder, message: string): void {

@@ -13,7 +13,7 @@ import {
   SCALE_DOWN_DEADLINE_ANNOTATION,
 } from "./constants.js";
 import { type Action, hashOf, type PlanBuilder, type RolloutContext, specReplicas } from "./context.js";
-import { revisionHistoryLimit } from "./spec.js";
+import { revisionHistoryLimit, scaleDownDelayRevisionLimit } from "./spec.js";
 
 export function replicaSetName(rolloutName: string, hash: string): string {
   return `${rolloutName}-${hash}`;
@@ -43,6 +43,23 @@ export function classify(ctx: RolloutContext, stableHash = ctx.rollout.status?.s
   }
   others.sort((a, b) => revisionOf(a) - revisionOf(b));
   return { newRS, stableRS, others };
+}
+
+/**
+ * `rollbackWindow` (Argo's isRollbackWithinWindow): the new set was created before the stable one
+ * (the template went back to an older revision) and fewer than `revisions` sets were created in
+ * between.
+ */
+export function rollbackWithinWindow(ctx: RolloutContext, roles: ReplicaSetRoles): boolean {
+  const window = ctx.rollout.spec.rollbackWindow?.revisions ?? 0;
+  const { newRS, stableRS } = roles;
+  if (window <= 0 || !newRS || !stableRS || newRS === stableRS) return false;
+  const created = (rs: V1ReplicaSet) => new Date(rs.metadata?.creationTimestamp as Date | string).getTime();
+  const from = created(newRS);
+  const to = created(stableRS);
+  if (!(from < to)) return false;
+  const between = ctx.replicaSets.filter((rs) => created(rs) > from && created(rs) < to).length;
+  return between < window;
 }
 
 function maxRevision(ctx: RolloutContext): number {
@@ -294,8 +311,20 @@ export function markForScaleDown(b: PlanBuilder, rs: V1ReplicaSet, delayMs: numb
 }
 
 /**
+ * The old sets waiting out a scale-down delay beyond `scaleDownDelayRevisionLimit`: counting the
+ * newest first, as Argo does, those past the limit do not wait.
+ */
+function pastRevisionLimit(b: PlanBuilder, waiting: readonly V1ReplicaSet[]): Set<V1ReplicaSet> {
+  const limit = scaleDownDelayRevisionLimit(b.rollout);
+  if (limit === undefined) return new Set();
+  const newestFirst = [...waiting].sort((x, y) => revisionOf(y) - revisionOf(x));
+  return new Set(newestFirst.slice(limit));
+}
+
+/**
  * Scales old sets down once `safe` says nothing routes to them: at once, or at the deadline
- * put on them at promotion. Returns whether every one of them is at 0.
+ * put on them at promotion (sooner past `scaleDownDelayRevisionLimit`). Returns whether every
+ * one of them is at 0.
  */
 export function scaleDownOldSets(
   b: PlanBuilder,
@@ -303,12 +332,16 @@ export function scaleDownOldSets(
   safe: (rs: V1ReplicaSet) => boolean,
 ): boolean {
   let done = true;
-  for (const rs of sets) {
-    if (specReplicas(rs) === 0) continue;
+  const running = sets.filter((rs) => specReplicas(rs) > 0);
+  const overLimit = pastRevisionLimit(
+    b,
+    running.filter((rs) => safe(rs) && deadlineOf(rs) !== undefined),
+  );
+  for (const rs of running) {
     done = false;
     if (!safe(rs)) continue;
     const deadline = deadlineOf(rs);
-    if (deadline !== undefined && deadline > b.ctx.now) {
+    if (deadline !== undefined && deadline > b.ctx.now && !overLimit.has(rs)) {
       b.requeueAt(deadline);
       continue;
     }

@@ -73,6 +73,12 @@ export function scaleDownDelayMs(rollout: RolloutObject): number {
   );
 }
 
+/** How many old sets may wait out their scale-down delay; undefined = no limit (Argo's default). */
+export function scaleDownDelayRevisionLimit(rollout: RolloutObject): number | undefined {
+  const s = rollout.spec.strategy;
+  return s.blueGreen?.scaleDownDelayRevisionLimit ?? s.canary?.scaleDownDelayRevisionLimit;
+}
+
 /** undefined = never scale the aborted set down (Argo: 0 means never). */
 export function abortScaleDownDelayMs(rollout: RolloutObject): number | undefined {
   const s = rollout.spec.strategy;

@@ -7,7 +7,10 @@
  * - blue-green `autoPromotionSeconds`: the rollout pauses with the preview up, then switches the
  *   active Service by itself once the seconds have passed;
  * - blue-green `prePromotionAnalysis` failing: the active Service never leaves the old set, the
- *   rollout is aborted (Degraded) and the preview set is scaled down.
+ *   rollout is aborted (Degraded) and the preview set is scaled down;
+ * - `scaleDownDelayRevisionLimit: 0`: the old stable set goes at promotion, not after its 60 s
+ *   scaleDownDelaySeconds; `rollbackWindow`: going back to the previous revision skips the steps
+ *   (no pause), and it is stable again at once.
  *
  * The failing analysis is a Job provider metric whose Job exits 1. Needs `npm run build` (the CLI).
  */
@@ -68,10 +71,28 @@ const prePromotion = `    blueGreen:
       abortScaleDownDelaySeconds: 1
       prePromotionAnalysis: {templates: [{templateName: fails}]}`;
 
+const backSteps = `    canary:
+      canaryService: back-canary
+      stableService: back-stable
+      scaleDownDelaySeconds: 60
+      scaleDownDelayRevisionLimit: 0
+      steps: [{setWeight: 50}, {pause: {}}]`;
+const back = (image: string) =>
+  rollout("back", image, backSteps).replace("  strategy:", "  rollbackWindow: {revisions: 2}\n  strategy:");
+
 beforeAll(async () => {
   h = await RolloutsHarness.start();
   await h.namespace(NS);
-  await h.apply(`${services("full-stable", "full-canary", "auto-active", "auto-preview", "pre-active", "pre-preview")}
+  await h.apply(`${services(
+    "full-stable",
+    "full-canary",
+    "auto-active",
+    "auto-preview",
+    "pre-active",
+    "pre-preview",
+    "back-stable",
+    "back-canary",
+  )}
 apiVersion: slipway.dev/v1alpha1
 kind: AnalysisTemplate
 metadata: {name: fails, namespace: ${NS}}
@@ -94,9 +115,10 @@ spec:
       rollout("full", "app:1", fullSteps),
       rollout("auto", "app:1", autoPromotion),
       rollout("pre", "app:1", prePromotion),
+      back("app:1"),
     ].join("---"),
   );
-  for (const name of ["full", "auto", "pre"])
+  for (const name of ["full", "auto", "pre", "back"])
     await h.waitRollout(NS, name, `${name}: first deploy Healthy`, (r) => r.status?.phase === "Healthy");
 }, 60_000);
 
@@ -178,5 +200,46 @@ describe("promotion", () => {
       blueGreen: { activeSelector: old },
     });
     expect((await h.get("service", NS, "pre-active")).spec.selector["rollouts-pod-template-hash"]).toBe(old);
+  });
+
+  it("scaleDownDelayRevisionLimit 0 scales the old set down at promotion; rollbackWindow skips the steps back", async () => {
+    const v1 = (await h.get("rollout", NS, "back")).status.stableRS as string;
+    await h.apply(back("app:2"));
+    const paused = await h.waitRollout(NS, "back", "paused at steps[1]", (r) =>
+      r.status?.phase === "Paused" && r.status.currentStepIndex === 1 ? r : undefined,
+    );
+    const v2 = paused.status.currentPodHash as string;
+    await h.patchStatus(NS, "back", { status: { pauseConditions: null } });
+    await h.waitRollout(
+      NS,
+      "back",
+      "Healthy on app:2",
+      (r) => r.status?.phase === "Healthy" && r.status.stableRS === v2,
+    );
+    // Well within the 60 s delay: past the revision limit, the old set does not wait.
+    await h.waitRollout(
+      NS,
+      "back",
+      "app:1 set scaled down",
+      async () => {
+        const sets = await h.replicaSets(NS, "back");
+        return sets.find((x) => x.metadata.name === `back-${v1}`)?.spec.replicas === 0;
+      },
+      15_000,
+    );
+
+    // Back to app:1, one revision behind stable: straight to stable, never paused.
+    await h.apply(back("app:1"));
+    const phases = new Set<string>();
+    const done = await h.waitRollout(NS, "back", "Healthy on app:1 again", (r) => {
+      if (r.status?.currentPodHash === v1) phases.add(r.status.phase);
+      return r.status?.phase === "Healthy" && r.status.stableRS === v1 ? r : undefined;
+    });
+    expect(done.status.currentStepIndex).toBe(2);
+    expect(phases.has("Paused")).toBe(false);
+    const skip = await eventsOf("back", "SkipSteps");
+    expect(skip.map((e) => e.message)).toEqual([
+      "Rollback within rollbackWindow (2 revisions): steps, pauses and analysis are skipped",
+    ]);
   });
 });

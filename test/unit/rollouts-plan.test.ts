@@ -966,3 +966,147 @@ describe("an HPA scaling the Rollout during a canary (argo-rollouts #2857)", () 
     expect(summary(p)).toContain(`scale web-${H1} 12`);
   });
 });
+
+describe("scaleDownDelayRevisionLimit, minPodsPerReplicaSet, rollbackWindow", () => {
+  const H3 = podTemplateHash(tpl("web:3"));
+  const rev = (n: number, extra: Record<string, string> = {}) => ({
+    "rollout.argoproj.io/revision": String(n),
+    ...extra,
+  });
+  const waiting = { "argo-rollouts.argoproj.io/scale-down-deadline": iso(NOW + 20_000) };
+  const created = (set: V1ReplicaSet, ms: number): V1ReplicaSet => ({
+    ...set,
+    metadata: { ...set.metadata, creationTimestamp: new Date(ms) },
+  });
+
+  it("scaleDownDelayRevisionLimit: old sets past the limit (newest counted first) go without waiting", () => {
+    const limited = (limit?: number): RolloutStrategy => ({
+      canary: { ...routed.canary!, ...(limit !== undefined ? { scaleDownDelayRevisionLimit: limit } : {}) },
+    });
+    const fixture = {
+      replicaSets: [rs(H1, 10, 10, rev(1, waiting)), rs(H2, 10, 10, rev(2, waiting)), rs(H3, 10, 10, rev(3))],
+      services: services(H3, H3),
+      verified: true,
+    };
+    const done = { currentPodHash: H3, stableRS: H3, currentStepIndex: 4, observedGeneration: 2 };
+    const scaled = (limit?: number) =>
+      summary(plan(rollout(limited(limit), done, "web:3"), fixture)).filter((a) => a.startsWith("scale"));
+    expect(scaled()).toEqual([]);
+    expect(scaled(1)).toEqual([`scale web-${H1} 0`]);
+    expect(scaled(0)).toEqual([`scale web-${H1} 0`, `scale web-${H2} 0`]);
+  });
+
+  it("minPodsPerReplicaSet: a routed set that runs pods runs at least that many", () => {
+    const min = (extra: Partial<RolloutStrategy["canary"]> = {}): RolloutStrategy => ({
+      canary: { ...routed.canary!, minPodsPerReplicaSet: 3, ...extra },
+    });
+    const four = { replicas: 4 };
+    // ceil(41% of 4) = 2 → 3.
+    expect(
+      summary(
+        plan(rollout(min(), progressing(0), "web:2", four), {
+          replicaSets: [rs(H1, 4)],
+          services: services(),
+        }),
+      ),
+    ).toContain(`create web-${H2} 3`);
+    // dynamicStableScale: stable at 4 - 2 = 2 → 3 once the router sends the canary its share.
+    const at41 = progressing(1, {
+      canary: {
+        weights: {
+          canary: { weight: 41, podTemplateHash: H2 },
+          stable: { weight: 59, podTemplateHash: H1 },
+          verified: true,
+        },
+      },
+    });
+    const dyn = plan(rollout(min({ dynamicStableScale: true }), at41, "web:2", four), {
+      replicaSets: [rs(H1, 4), rs(H2, 3)],
+      services: services(H2),
+      verified: true,
+    });
+    expect(summary(dyn)).toContain(`scale web-${H1} 3`);
+    // Without a router the setting does not apply (Argo), nor to an explicit setCanaryScale.
+    const basicMin: RolloutStrategy = { canary: { ...basic.canary!, minPodsPerReplicaSet: 3 } };
+    expect(
+      summary(
+        plan(rollout(basicMin, progressing(0), "web:2", four), {
+          replicaSets: [rs(H1, 4)],
+          services: services(),
+        }),
+      ),
+    ).toEqual([`create web-${H2} 1`]);
+    const explicit = min({ steps: [{ setCanaryScale: { replicas: 1 } }, { setWeight: 41 }] });
+    expect(
+      summary(
+        plan(rollout(explicit, progressing(0), "web:2", four), {
+          replicaSets: [rs(H1, 4)],
+          services: services(),
+        }),
+      ),
+    ).toContain(`create web-${H2} 1`);
+  });
+
+  describe("rollbackWindow", () => {
+    // Revisions 1 (H1), 2 (H2), 3 (H3, stable); the template goes back to web:1.
+    const sets = [
+      created(rs(H1, 0, 0, rev(1)), NOW - 30_000),
+      created(rs(H2, 0, 0, rev(2)), NOW - 20_000),
+      created(rs(H3, 10, 10, rev(3)), NOW - 10_000),
+    ];
+    const onH3 = { currentPodHash: H3, stableRS: H3, currentStepIndex: 4, observedGeneration: 2 };
+    const back = (revisions: number, status: RolloutStatus = onH3) =>
+      rollout(routed, status, "web:1", { rollbackWindow: { revisions } });
+
+    it("a rollback within the window skips the steps and the analysis: the old revision at full size", () => {
+      const p = plan(back(2), { replicaSets: sets, services: services(H3, H3) });
+      expect(p.status.currentStepIndex).toBe(4);
+      expect(reasons(p)).toEqual(expect.arrayContaining(["RolloutUpdated", "SkipSteps"]));
+      expect(summary(p)).toContain(`scale web-${H1} 10`);
+      expect(summary(p).filter((a) => a.startsWith("run"))).toEqual([]);
+      // Once its pods are available and the router sends it everything, it is stable again.
+      const up = [created(rs(H1, 10, 10, rev(4)), NOW - 30_000), sets[1]!, sets[2]!];
+      const full = {
+        currentPodHash: H1,
+        stableRS: H3,
+        currentStepIndex: 4,
+        observedGeneration: 2,
+        canary: {
+          weights: {
+            canary: { weight: 100, podTemplateHash: H1 },
+            stable: { weight: 0, podTemplateHash: H3 },
+            verified: true,
+          },
+        },
+      };
+      const done = plan(back(2, full), { replicaSets: up, services: services(H1, H3), verified: true });
+      expect(done.status.stableRS).toBe(H1);
+    });
+
+    it("outside the window (or without one) the steps run as for any update", () => {
+      for (const revisions of [1, 0]) {
+        const p = plan(back(revisions), { replicaSets: sets, services: services(H3, H3) });
+        expect(p.status.currentStepIndex).toBe(0);
+        expect(reasons(p)).not.toContain("SkipSteps");
+      }
+    });
+
+    it("blue-green: no pre-promotion analysis and no pause; the active Service flips once the pods are up", () => {
+      const bg: RolloutStrategy = {
+        blueGreen: {
+          activeService: "web-active",
+          autoPromotionEnabled: false,
+          prePromotionAnalysis: { templates: [{ templateName: "error-rate" }] },
+        },
+      };
+      const status: RolloutStatus = { currentPodHash: H1, stableRS: H3, observedGeneration: 2 };
+      const up = [created(rs(H1, 10, 10, rev(4)), NOW - 30_000), sets[1]!, sets[2]!];
+      const p = plan(rollout(bg, status, "web:1", { rollbackWindow: { revisions: 2 } }), {
+        replicaSets: up,
+        services: [svc("web-active", H3)],
+      });
+      expect(summary(p)).toEqual([`switch web-active → ${H1}`]);
+      expect(p.status.pauseConditions).toBeUndefined();
+    });
+  });
+});
