@@ -126,6 +126,11 @@ export class AppRun implements OperationHost {
     return this.resolved;
   }
 
+  destinationProblem(): string | undefined {
+    const result = this.targetResult();
+    return result.ok ? undefined : result.message;
+  }
+
   /** The destination cluster; throws (naming the cluster and why) when it cannot be used. */
   get target(): Target {
     const result = this.targetResult();
@@ -255,10 +260,7 @@ export class AppRun implements OperationHost {
     const later = (ms: number | undefined) => {
       if (ms !== undefined && ms > 0) requeue = requeue === undefined ? ms : Math.min(requeue, ms);
     };
-    // No operation runs against a cluster that is unknown or down: it waits (the condition says why).
-    let outcome = this.targetResult().ok
-      ? await processOperation(this)
-      : { active: false, changedCluster: false, requeueAfterMs: undefined };
+    let outcome = await processOperation(this);
     later(outcome.requeueAfterMs);
     let changed = outcome.changedCluster;
     if (!outcome.active && cmp.ok) {

@@ -85,6 +85,8 @@ export interface OperationHost {
   /** The commit `revision` names now (asking Git, not the shared ref cache, unless it is a SHA). */
   resolve(source: ApplicationSource, revision: string | undefined): Promise<string>;
   desiredAt(source: ApplicationSource, sha: string): Promise<DesiredState>;
+  /** Why the destination cluster cannot be used now (unknown, unreachable), if it cannot. */
+  destinationProblem?(): string | undefined;
   /** Why the app's project (or destination) forbids syncing these manifests, if it does. */
   refusal(source: ApplicationSource, desired: DesiredState): string | undefined;
   /** Live objects the plan needs: tracked by the app, namesakes of desired ones, the destination namespace. */
@@ -316,7 +318,10 @@ async function runAttempt(h: OperationHost, mode: "run" | "settle"): Promise<Att
       return { active: false, changedCluster };
     }
     let desired: DesiredState;
+    // Nothing is rendered for, applied to or pruned from a cluster that is unknown or down.
+    const unusable = h.destinationProblem?.();
     try {
+      if (unusable) throw new Error(unusable);
       desired = await h.desiredAt(source, sha);
     } catch (error) {
       if (mode === "settle") {
@@ -326,7 +331,11 @@ async function runAttempt(h: OperationHost, mode: "run" | "settle"): Promise<Att
         });
         return { active: false, changedCluster };
       }
-      await finish(h, "Error", `manifests at ${sha.slice(0, 7)} could not be rendered: ${errorText(error)}`);
+      await finish(
+        h,
+        "Error",
+        unusable ?? `manifests at ${sha.slice(0, 7)} could not be rendered: ${errorText(error)}`,
+      );
       return { active: isRunning(h.status.operationState), changedCluster, ...retryAfter(h) };
     }
     const refused = mode === "run" ? h.refusal(source, desired) : undefined;

@@ -224,6 +224,24 @@ describe("delivery to registered clusters", () => {
     expect(app.status?.sync?.status).toBe("Unknown");
     expect(app.status?.health?.status).toBe("Unknown");
     expect(app.status?.operationState).toBeUndefined();
+    // A sync asked for by hand ends in Error naming the cluster; still nothing is applied.
+    await env.sb.kubectlOk([
+      "patch",
+      "applications.slipway.dev",
+      "nowhere",
+      "-n",
+      NS,
+      "--type",
+      "merge",
+      "-p",
+      JSON.stringify({ operation: { sync: {}, initiatedBy: { username: "test" } } }),
+    ]);
+    const refused = await env.waitApp(
+      "nowhere",
+      "operation Error",
+      (a) => a.status?.operationState?.phase === "Error" && !a.operation,
+    );
+    expect(refused.status?.operationState?.message).toMatch(/has not been configured/);
     for (const sb of [env.sb, ...targets])
       expect((await sb.kubectl(["get", "namespace", "nowhere"])).code).not.toBe(0);
   });
