@@ -64,6 +64,22 @@ function remoteApp(
   return app as unknown as Record<string, unknown>;
 }
 
+/** A merge patch of an Application, as a user would write it with kubectl. */
+async function patchApp(name: string, patch: string | Record<string, unknown>): Promise<void> {
+  const body = typeof patch === "string" ? patch : JSON.stringify(patch);
+  await env.sb.kubectlOk([
+    "patch",
+    "applications.slipway.dev",
+    name,
+    "-n",
+    NS,
+    "--type",
+    "merge",
+    "-p",
+    body,
+  ]);
+}
+
 const condition = (app: Application, type: string) => app.status?.conditions?.find((c) => c.type === type);
 
 async function configMapData(sb: TestSandbox, name: string, namespace: string) {
@@ -185,32 +201,12 @@ describe("delivery to registered clusters", () => {
     ]);
     expect(await configMapData(t2, "drift-config", "drift")).toEqual({ x: "tampered" });
     // …and with selfHeal it is undone in the target.
-    await env.sb.kubectlOk([
-      "patch",
-      "applications.slipway.dev",
-      "drift",
-      "-n",
-      NS,
-      "--type",
-      "merge",
-      "-p",
-      '{"spec":{"syncPolicy":{"automated":{"selfHeal":true}}}}',
-    ]);
+    await patchApp("drift", '{"spec":{"syncPolicy":{"automated":{"selfHeal":true}}}}');
     await env.waitApp("drift", "Synced again", (a) => a.status?.sync?.status === "Synced");
     expect(await configMapData(t2, "drift-config", "drift")).toEqual({ x: "1" });
 
     // A cascading delete removes the resources from the target, then the app.
-    await env.sb.kubectlOk([
-      "patch",
-      "applications.slipway.dev",
-      "drift",
-      "-n",
-      NS,
-      "--type",
-      "merge",
-      "-p",
-      '{"metadata":{"finalizers":["resources-finalizer.argocd.argoproj.io"]}}',
-    ]);
+    await patchApp("drift", '{"metadata":{"finalizers":["resources-finalizer.argocd.argoproj.io"]}}');
     await env.sb.kubectlOk(["delete", "applications.slipway.dev", "drift", "-n", NS, "--timeout=30s"]);
     expect((await t2.kubectl(["get", "configmap", "drift-config", "-n", "drift"])).code).not.toBe(0);
   }, 60_000);
@@ -225,17 +221,7 @@ describe("delivery to registered clusters", () => {
     expect(app.status?.health?.status).toBe("Unknown");
     expect(app.status?.operationState).toBeUndefined();
     // A sync asked for by hand ends in Error naming the cluster; still nothing is applied.
-    await env.sb.kubectlOk([
-      "patch",
-      "applications.slipway.dev",
-      "nowhere",
-      "-n",
-      NS,
-      "--type",
-      "merge",
-      "-p",
-      JSON.stringify({ operation: { sync: {}, initiatedBy: { username: "test" } } }),
-    ]);
+    await patchApp("nowhere", { operation: { sync: {}, initiatedBy: { username: "test" } } });
     const refused = await env.waitApp(
       "nowhere",
       "operation Error",
@@ -359,17 +345,7 @@ describe("clusters that fail", () => {
     const gone = (name: string) => async () =>
       (await env.sb.kubectl(["get", "applications.slipway.dev", name, "-n", NS])).code !== 0;
     for (const name of ["target-2-fleet", "doomed"]) {
-      await env.sb.kubectlOk([
-        "patch",
-        "applications.slipway.dev",
-        name,
-        "-n",
-        NS,
-        "--type",
-        "merge",
-        "-p",
-        '{"metadata":{"finalizers":null}}',
-      ]);
+      await patchApp(name, '{"metadata":{"finalizers":null}}');
       await waitFor(gone(name), {
         timeoutMs: 10_000,
         intervalMs: 200,

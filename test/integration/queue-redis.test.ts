@@ -350,6 +350,72 @@ describe.skipIf(!available)("BullMQQueue on Redis", () => {
     expect(after[0]!.inFlight).toBe(0);
   });
 
+  it("limits keys by the group groupOf names, across replicas", async () => {
+    // App keys `ns/name`; the destination cluster lives elsewhere (here: a map), as in the controller.
+    const destination = new Map<string, string>();
+    for (let i = 0; i < 6; i++) {
+      destination.set(`slipway-system/east-${i}`, "east");
+      destination.set(`slipway-system/west-${i}`, "west");
+    }
+    const groupOf = (key: string) => {
+      const cluster = destination.get(key);
+      return cluster ? `cluster/${cluster}/` : undefined;
+    };
+    const limits = { "cluster/*/": 2 };
+    const replicas = [replica({ limits, groupOf }), replica({ limits, groupOf })];
+    const running = new Map<string, number>();
+    const peak = new Map<string, number>();
+    const processing = replicas.map((q) =>
+      q.process(async (key) => {
+        const group = destination.get(key) ?? "none";
+        const n = (running.get(group) ?? 0) + 1;
+        running.set(group, n);
+        peak.set(group, Math.max(peak.get(group) ?? 0, n));
+        await delay(40);
+        running.set(group, (running.get(group) ?? 1) - 1);
+      }, 8),
+    );
+    const keys = [...destination.keys(), "slipway-system/unplaced-0", "slipway-system/unplaced-1"];
+    for (const [i, key] of keys.entries()) await replicas[i % 2]!.add(key);
+    await until("all keys processed", async () => (await replicas[0]!.len()) === 0, 15_000);
+    await Promise.all(replicas.map((q) => q.shutdown()));
+    await Promise.all(processing);
+    expect(peak.get("east")).toBe(2);
+    expect(peak.get("west")).toBe(2);
+    expect(peak.get("none")).toBeGreaterThanOrEqual(1);
+    const stats = await readQueueStats(admin, prefix);
+    expect(stats[0]!.groups).toEqual({});
+    // Labels of keys that are done and not coming back are forgotten.
+    expect(await admin.hlen(queueKeys(prefix, "apps").key("labels"))).toBe(0);
+  });
+
+  it("a key whose group changes keeps one worker at a time and counts in its new group", async () => {
+    let group = "cluster/east/";
+    const q = replica({ limits: { "cluster/*/": 1 }, groupOf: () => group });
+    await q.add("slipway-system/app");
+    expect(await q.get()).toBe("slipway-system/app");
+    // The destination moves while the key is being processed: the add is kept, not handed out.
+    group = "cluster/west/";
+    await q.add("slipway-system/app");
+    expect(await q.len()).toBe(0);
+    expect((await readQueueStats(admin, prefix))[0]!.groups).toEqual({ "cluster/east/": 1 });
+    await q.done("slipway-system/app");
+    // Processed again afterwards, now counted in its new group.
+    expect(await q.get()).toBe("slipway-system/app");
+    expect((await readQueueStats(admin, prefix))[0]!.groups).toEqual({ "cluster/west/": 1 });
+    // A second key of the same new group waits for room; one of another group does not.
+    let other = "cluster/west/";
+    const q2 = replica({ limits: { "cluster/*/": 1 }, groupOf: () => other });
+    await q2.add("slipway-system/second");
+    other = "cluster/north/";
+    await q2.add("slipway-system/third");
+    expect(await q2.get()).toBe("slipway-system/third");
+    await q2.done("slipway-system/third");
+    await q.done("slipway-system/app");
+    expect(await q2.get()).toBe("slipway-system/second");
+    await q2.done("slipway-system/second");
+  });
+
   it("keeps installations (prefixes) and queues (names) apart in one Redis", async () => {
     const mine = replica();
     const otherInstall = replica({ prefix: `${prefix}-other` });
