@@ -100,11 +100,24 @@ export class ClusterTargets {
     const name = destination?.name;
     const clusters = this.options.clusters;
     if (server) {
-      if (server === IN_CLUSTER_SERVER || server === this.options.client.server)
-        return { kind: "in-cluster" };
-      const cluster = clusters?.lookup({ server });
-      if (cluster) return cluster.inCluster ? { kind: "in-cluster" } : { kind: "cluster", cluster };
-      return { kind: "unresolved", reason: "NotRegistered", message: this.notRegistered(`server ${server}`) };
+      const ref: DestinationRef =
+        server === IN_CLUSTER_SERVER || server === this.options.client.server
+          ? { kind: "in-cluster" }
+          : this.byServer(server);
+      // Both spellings given: they must name the same cluster (Argo refuses both outright).
+      if (name && ref.kind !== "unresolved") {
+        const byName = this.locate({ name });
+        const same =
+          (byName.kind === "in-cluster" && ref.kind === "in-cluster") ||
+          (byName.kind === "cluster" && ref.kind === "cluster" && byName.cluster === ref.cluster);
+        if (!same)
+          return {
+            kind: "unresolved",
+            reason: "Invalid",
+            message: `spec.destination names server ${server} and cluster "${name}", which are not the same cluster; give one of them`,
+          };
+      }
+      return ref;
     }
     if (name) {
       const cluster = clusters?.lookup({ name });
@@ -113,6 +126,12 @@ export class ClusterTargets {
       return { kind: "unresolved", reason: "NotRegistered", message: this.notRegistered(`name "${name}"`) };
     }
     return { kind: "unresolved", reason: "Invalid", message: "spec.destination needs a server or a name" };
+  }
+
+  private byServer(server: string): DestinationRef {
+    const cluster = this.options.clusters?.lookup({ server });
+    if (cluster) return cluster.inCluster ? { kind: "in-cluster" } : { kind: "cluster", cluster };
+    return { kind: "unresolved", reason: "NotRegistered", message: this.notRegistered(`server ${server}`) };
   }
 
   /** The destination's cluster with its client and live state, or why it cannot be used now. */

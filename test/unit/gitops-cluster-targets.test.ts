@@ -128,6 +128,20 @@ describe("ClusterTargets.locate", () => {
     );
     expect(t.locate({ namespace: "x" })).toMatchObject({ kind: "unresolved", reason: "Invalid" });
   });
+  it("accepts server and name together only when they name the same cluster", () => {
+    const east = cluster("east", "https://east.example:6443", OK);
+    const west = cluster("west", "https://west.example:6443", OK);
+    const t = targets(registry([east, west]));
+    expect(t.locate({ server: east.server, name: "east" })).toEqual({ kind: "cluster", cluster: east });
+    expect(t.locate({ server: "https://kubernetes.default.svc", name: "in-cluster" })).toEqual({
+      kind: "in-cluster",
+    });
+    const mixed = t.locate({ server: east.server, name: "west" });
+    expect(mixed).toMatchObject({ kind: "unresolved", reason: "Invalid" });
+    expect(mixed.kind === "unresolved" && mixed.message).toBe(
+      'spec.destination names server https://east.example:6443 and cluster "west", which are not the same cluster; give one of them',
+    );
+  });
   it("finds registered clusters by server (with or without a trailing slash) or by name", () => {
     const east = cluster("east", "https://east.example:6443", OK);
     const t = targets(registry([east]));
