@@ -78,7 +78,7 @@ function bash(
     const child = execFile(
       "bash",
       ["-c", script],
-      { cwd: root, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: root, env, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) =>
         done({
           code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
@@ -142,7 +142,7 @@ describe("README commands", () => {
 
   // Each block has its own HOME and sandbox, so they run side by side.
   for (const block of blocks) {
-    it.concurrent(`${block.file}:${block.line} runs and exits 0`, { timeout: 150_000 }, () =>
+    it.concurrent(`${block.file}:${block.line} runs and exits 0`, { timeout: 300_000 }, () =>
       runBlock(block),
     );
   }
