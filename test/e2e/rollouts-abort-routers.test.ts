@@ -11,16 +11,15 @@
  * Skipped when Prometheus is not installed, unless REQUIRE_SERVICES=1.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prometheusAvailable, type RunningPrometheus, startPrometheus } from "../helpers/prometheus.js";
+import { prometheusAvailable } from "../helpers/prometheus.js";
 import type { KubeJson } from "../helpers/sandbox.js";
-import { RolloutsHarness, routeOf } from "./rollouts-harness.js";
+import { errorRateTemplate, RolloutsHarness, routeOf } from "./rollouts-harness.js";
 import { type RouterScenario, routerScenarios } from "./rollouts-router-scenarios.js";
 
 const RPS = 200;
 const hasPrometheus = prometheusAvailable();
 const SCENARIOS = routerScenarios("abort", RPS);
 let h: RolloutsHarness;
-let prom: RunningPrometheus;
 
 const rolloutYaml = (s: RouterScenario, image: string, errorRate: string) => `
 apiVersion: slipway.dev/v1alpha1
@@ -50,39 +49,13 @@ spec:
         - pause: {}
 `;
 
-/** The canary's error ratio over the last 3 s, from the sandbox's metrics as Prometheus scraped them. */
-const templateYaml = (ns: string) => `
-apiVersion: slipway.dev/v1alpha1
-kind: AnalysisTemplate
-metadata: {name: error-rate, namespace: ${ns}}
-spec:
-  args: [{name: hash}]
-  metrics:
-    - name: error-rate
-      initialDelay: 3s
-      interval: 1s
-      count: 3
-      successCondition: result[0] < 0.1
-      provider:
-        prometheus:
-          address: ${prom.address}
-          query: >-
-            (sum(rate(http_requests_total{namespace="${ns}",mirrored="false",rollouts_pod_template_hash="{{args.hash}}",code=~"5.."}[3s])) or vector(0))
-            / sum(rate(http_requests_total{namespace="${ns}",mirrored="false",rollouts_pod_template_hash="{{args.hash}}"}[3s]))
-`;
-
 beforeAll(async () => {
   if (!hasPrometheus) return;
   h = await RolloutsHarness.start();
-  prom = await startPrometheus({
-    targets: [new URL(h.sb.url).host],
-    metricsPath: "/sim/metrics",
-    scheme: "https",
-    insecureSkipVerify: true,
-  });
+  const prom = await h.startPrometheus();
   for (const s of SCENARIOS) {
     await h.namespace(s.ns);
-    await h.apply(`${s.objects}\n---${templateYaml(s.ns)}`);
+    await h.apply(`${s.objects}\n---${errorRateTemplate(s.ns, prom.address)}`);
   }
   await h.startController();
   for (const s of SCENARIOS) await h.apply(rolloutYaml(s, "shop:1", "0"));
@@ -91,7 +64,6 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await prom?.stop();
   await h?.stop();
 });
 

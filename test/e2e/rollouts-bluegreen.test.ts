@@ -14,14 +14,13 @@
  * Skipped when Prometheus is not installed, unless REQUIRE_SERVICES=1.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prometheusAvailable, type RunningPrometheus, startPrometheus } from "../helpers/prometheus.js";
+import { prometheusAvailable } from "../helpers/prometheus.js";
 import type { KubeJson } from "../helpers/sandbox.js";
-import { RolloutsHarness, routeOf } from "./rollouts-harness.js";
+import { errorRateTemplate, RolloutsHarness, routeOf } from "./rollouts-harness.js";
 
 const NS = "bg";
 const hasPrometheus = prometheusAvailable();
 let h: RolloutsHarness;
-let prom: RunningPrometheus;
 
 const traffic = async (seconds: number) => routeOf(await h.traffic(seconds), NS, "Service", "web-active");
 /** Traffic over whole seconds that all start after this call. */
@@ -61,12 +60,7 @@ ${
 beforeAll(async () => {
   if (!hasPrometheus) return;
   h = await RolloutsHarness.start();
-  prom = await startPrometheus({
-    targets: [new URL(h.sb.url).host],
-    metricsPath: "/sim/metrics",
-    scheme: "https",
-    insecureSkipVerify: true,
-  });
+  const prom = await h.startPrometheus();
   await h.namespace(NS);
   await h.apply(`
 apiVersion: v1
@@ -82,31 +76,13 @@ kind: Service
 metadata: {name: web-preview, namespace: ${NS}}
 spec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
 ---
-apiVersion: slipway.dev/v1alpha1
-kind: AnalysisTemplate
-metadata: {name: error-rate, namespace: ${NS}}
-spec:
-  args: [{name: hash}]
-  metrics:
-    - name: error-rate
-      initialDelay: 3s
-      interval: 1s
-      count: 3
-      successCondition: result[0] < 0.1
-      provider:
-        prometheus:
-          address: ${prom.address}
-          query: >-
-            (sum(rate(http_requests_total{namespace="${NS}",rollouts_pod_template_hash="{{args.hash}}",code=~"5.."}[3s])) or vector(0))
-            / sum(rate(http_requests_total{namespace="${NS}",rollouts_pod_template_hash="{{args.hash}}"}[3s]))
-`);
+${errorRateTemplate(NS, prom.address)}`);
   await h.startController();
   await h.apply(rolloutYaml("web:1", { manual: true }));
   await h.waitRollout(NS, "web", "first deploy Healthy", (r) => r.status?.phase === "Healthy");
 }, 90_000);
 
 afterAll(async () => {
-  await prom?.stop();
   await h?.stop();
 });
 

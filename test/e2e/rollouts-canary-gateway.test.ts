@@ -15,15 +15,14 @@
  * Skipped when Prometheus is not installed, unless REQUIRE_SERVICES=1.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prometheusAvailable, type RunningPrometheus, startPrometheus } from "../helpers/prometheus.js";
+import { prometheusAvailable } from "../helpers/prometheus.js";
 import type { KubeJson } from "../helpers/sandbox.js";
-import { RolloutsHarness, routeOf } from "./rollouts-harness.js";
+import { errorRateTemplate, RolloutsHarness, routeOf } from "./rollouts-harness.js";
 
 const NS = "gw";
 const RPS = 200;
 const hasPrometheus = prometheusAvailable();
 let h: RolloutsHarness;
-let prom: RunningPrometheus;
 
 /** The HTTPRoute's traffic over `seconds` whole seconds that all start after this call. */
 const freshWindow = async (seconds: number) =>
@@ -62,12 +61,7 @@ spec:
 beforeAll(async () => {
   if (!hasPrometheus) return;
   h = await RolloutsHarness.start();
-  prom = await startPrometheus({
-    targets: [new URL(h.sb.url).host],
-    metricsPath: "/sim/metrics",
-    scheme: "https",
-    insecureSkipVerify: true,
-  });
+  const prom = await h.startPrometheus();
   await h.namespace(NS);
   await h.apply(`
 apiVersion: v1
@@ -92,31 +86,13 @@ spec:
     - matches: [{path: {type: PathPrefix, value: /}}]
       backendRefs: [{name: shop-stable, port: 80}]
 ---
-apiVersion: slipway.dev/v1alpha1
-kind: AnalysisTemplate
-metadata: {name: error-rate, namespace: ${NS}}
-spec:
-  args: [{name: hash}]
-  metrics:
-    - name: error-rate
-      initialDelay: 3s
-      interval: 1s
-      count: 3
-      successCondition: result[0] < 0.1
-      provider:
-        prometheus:
-          address: ${prom.address}
-          query: >-
-            (sum(rate(http_requests_total{namespace="${NS}",mirrored="false",rollouts_pod_template_hash="{{args.hash}}",code=~"5.."}[3s])) or vector(0))
-            / sum(rate(http_requests_total{namespace="${NS}",mirrored="false",rollouts_pod_template_hash="{{args.hash}}"}[3s]))
-`);
+${errorRateTemplate(NS, prom.address)}`);
   await h.startController();
   await h.apply(rolloutYaml("shop:1", "0"));
   await h.waitRollout(NS, "shop", "first deploy Healthy", (r) => r.status?.phase === "Healthy");
 }, 90_000);
 
 afterAll(async () => {
-  await prom?.stop();
   await h?.stop();
 });
 

@@ -23,6 +23,7 @@ import {
   type RolloutControllerOptions,
 } from "../../controller/rollouts/controller.js";
 import type { Controller } from "../../controller/runtime/controller.js";
+import { type RunningPrometheus, startPrometheus } from "../helpers/prometheus.js";
 import {
   type KubeJson,
   sandboxGet,
@@ -71,6 +72,7 @@ export interface StartOptions {
 
 export class RolloutsHarness {
   readonly processes: ControllerProcess[] = [];
+  private prometheus: RunningPrometheus | undefined;
 
   private constructor(readonly sb: TestSandbox) {}
 
@@ -224,6 +226,17 @@ export class RolloutsHarness {
     });
   }
 
+  /** A real Prometheus scraping this sandbox's `/sim/metrics` every second; stopped with the harness. */
+  async startPrometheus(): Promise<RunningPrometheus> {
+    this.prometheus = await startPrometheus({
+      targets: [new URL(this.sb.url).host],
+      metricsPath: "/sim/metrics",
+      scheme: "https",
+      insecureSkipVerify: true,
+    });
+    return this.prometheus;
+  }
+
   /** Runs the built `slipway` CLI (dist/: `npm run build` first) against this sandbox. */
   cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const main = join(resolve(dirname(fileURLToPath(import.meta.url)), "../.."), "dist/cli/main.js");
@@ -258,6 +271,7 @@ export class RolloutsHarness {
 
   async stop(): Promise<void> {
     for (const p of this.processes) await p.stop().catch(() => undefined);
+    await this.prometheus?.stop();
     await this.sb.stop();
   }
 }
@@ -270,3 +284,28 @@ export function routeOf(routes: RouteTraffic[], ns: string, kind: string, name: 
   if (!route) throw new Error(`no ${kind} ${ns}/${name} in /sim/traffic`);
   return route;
 }
+
+/**
+ * AnalysisTemplate `error-rate` in `ns`: the share of 5xx answers (mirrored copies left out) of
+ * the pods with the hash in arg `hash`, over the last 3 s, must stay under 10%; three
+ * measurements a second apart after 3 s.
+ */
+export const errorRateTemplate = (ns: string, prometheusAddress: string) => `
+apiVersion: slipway.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: error-rate, namespace: ${ns}}
+spec:
+  args: [{name: hash}]
+  metrics:
+    - name: error-rate
+      initialDelay: 3s
+      interval: 1s
+      count: 3
+      successCondition: result[0] < 0.1
+      provider:
+        prometheus:
+          address: ${prometheusAddress}
+          query: >-
+            (sum(rate(http_requests_total{namespace="${ns}",mirrored="false",rollouts_pod_template_hash="{{args.hash}}",code=~"5.."}[3s])) or vector(0))
+            / sum(rate(http_requests_total{namespace="${ns}",mirrored="false",rollouts_pod_template_hash="{{args.hash}}"}[3s]))
+`;
