@@ -540,6 +540,7 @@ export interface SyncOptions {
   revision?: string;
   resource?: string[];
   syncOption?: string[];
+  pruneBudget?: string;
   force?: boolean;
   async?: boolean;
   timeout?: string;
@@ -674,6 +675,12 @@ export async function syncApp(name: string, options: SyncOptions, globals: AppGl
   for (const option of options.syncOption ?? []) {
     if (option.indexOf("=") <= 0) throw new Error(`--sync-option expects KEY=VALUE, got "${option}"`);
   }
+  const syncOptions = [...(options.syncOption ?? [])];
+  if (options.pruneBudget !== undefined) {
+    if (!/^\d+$/.test(options.pruneBudget))
+      throw new Error(`--prune-budget expects a number of resources, got "${options.pruneBudget}"`);
+    syncOptions.push(`PruneBudget=${options.pruneBudget}`);
+  }
   return withApps(globals, async (ctx) => {
     const { previous } = await startOperation(ctx, name, (app) => {
       const target = primarySource(app)?.targetRevision;
@@ -685,10 +692,10 @@ export async function syncApp(name: string, options: SyncOptions, globals: AppGl
       const sync: SyncOperation = {};
       const revision = options.revision ?? target;
       if (revision) sync.revision = revision;
-      if (options.prune) sync.prune = true;
+      if (options.prune || options.pruneBudget !== undefined) sync.prune = true;
       if (options.dryRun) sync.dryRun = true;
       if (resources.length) sync.resources = resources;
-      if (options.syncOption?.length) sync.syncOptions = options.syncOption;
+      if (syncOptions.length) sync.syncOptions = syncOptions;
       if (options.force) sync.syncStrategy = { hook: { force: true } };
       return { sync, initiatedBy: initiator(ctx) };
     });

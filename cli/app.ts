@@ -148,6 +148,10 @@ Exit code: 0 when there is no difference, 1 when there is one, 2 on error (as ar
       collect,
     )
     .option("--sync-option <K=V>", "sync option for this operation (repeatable)", collect)
+    .option(
+      "--prune-budget <n>",
+      "allow up to n prunes in this sync without confirmation (implies --prune; sync option PruneBudget=n)",
+    )
     .option("--force", "replace resources that cannot be patched")
     .option("--async", "do not wait for the operation: return once it is set")
     .option("--timeout <duration>", "give up waiting after this long (e.g. 30s, 5m)")

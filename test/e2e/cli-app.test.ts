@@ -570,6 +570,20 @@ describe("slipway app sync|wait|history|rollback|terminate-op (SIMULATED control
     );
   });
 
+  it("sync --prune-budget n prunes with a budget of n (the fix the prune-budget message names)", async () => {
+    const bad = await slipway(["app", "sync", "guestbook", "--prune-budget", "ten"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('error: --prune-budget expects a number of resources, got "ten"\n');
+    const running = slipway(["app", "sync", "guestbook", "--prune-budget", "10", "--timeout", "30s"]);
+    const app = await simulateOperation("guestbook", {
+      phase: "Succeeded",
+      message: "successfully synced (all tasks run)",
+      revision: await repo.revParse("main"),
+    });
+    expect(app.operation.sync).toMatchObject({ prune: true, syncOptions: ["PruneBudget=10"] });
+    expect((await running).code).toBe(0);
+  });
+
   it("sync exits non-zero when the operation fails, and refuses while one is in progress", async () => {
     const running = slipway(["app", "sync", "guestbook", "--dry-run"]);
     const app = await simulateOperation("guestbook", {
