@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,7 +34,7 @@ const REDIS_URL = process.env.SLIPWAY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379"
 const NS = "slipway-system";
 /** Target clusters per hosting process (each process is one Node event loop). */
 const PER_HOST = 13;
-const TIMEOUT_MS = 10 * 60_000;
+const TIMEOUT_MS = env("FLEET_TIMEOUT_S", 600) * 1000;
 
 interface Cluster {
   name: string;
@@ -109,7 +109,8 @@ function applicationSet(run: string, repoURL: string): object {
         },
       ],
       template: {
-        metadata: { name: "{{name}}-{{app}}" },
+        // Names are new each run: the tracking label of an earlier run's app must not claim this one.
+        metadata: { name: `${run}-{{name}}-{{app}}` },
         spec: {
           project: "default",
           source: { repoURL, path: "app", targetRevision: "main" },
@@ -132,6 +133,8 @@ function startController(
   redisPrefix: string | undefined,
 ): Promise<Replica> {
   const args = [
+    // FLEET_CPU_PROF=DIR: each controller writes a V8 CPU profile there when it exits.
+    ...(process.env.FLEET_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.FLEET_CPU_PROF] : []),
     CLI,
     "controller",
     "--kubeconfig",
@@ -144,18 +147,23 @@ function startController(
     "1h",
     ...(redisPrefix ? ["--redis", REDIS_URL] : []),
   ];
+  // Logs go to a file beside the replica's home, named in the error when a run times out.
   const child = spawn(process.execPath, args, {
-    stdio: ["ignore", "pipe", "ignore"],
+    stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
       SLIPWAY_HOME: home,
       ...(redisPrefix ? { SLIPWAY_REDIS_PREFIX: redisPrefix } : {}),
     },
   });
+  const log = createWriteStream(join(home, "controller.log"));
+  child.stderr!.pipe(log);
   return new Promise((resolve, reject) => {
     let out = "";
     let done = false;
     child.stdout!.on("data", (c: Buffer) => {
+      log.write(c);
+      if (done) return;
       out += c.toString();
       const m = /^listening (http:\/\/\S+)$/m.exec(out);
       if (m && !done) {
@@ -293,8 +301,16 @@ async function runConfig(
     for (;;) {
       last = await syncedApps(hub.kubeconfig, cache);
       if (last.total === expected && last.synced === expected) break;
-      if (performance.now() - started > TIMEOUT_MS)
-        throw new Error(`${config}: ${last.synced}/${expected} synced after ${TIMEOUT_MS / 1000} s`);
+      if (performance.now() - started > TIMEOUT_MS) {
+        const apps = JSON.parse(
+          await kubectl(hub.kubeconfig, cache, ["get", "applications", "-n", NS, "-o", "json"]),
+        ) as { items: { status?: { sync?: { status?: string } } }[] };
+        const stuck = apps.items.find((a) => a.status?.sync?.status !== "Synced") ?? apps.items[0];
+        process.stderr.write(`an Application not synced:\n${JSON.stringify(stuck, null, 2)}\n`);
+        throw new Error(
+          `${config}: ${last.total} Applications, ${last.synced}/${expected} synced after ${TIMEOUT_MS / 1000} s; logs in ${runDir}/home-*/controller.log`,
+        );
+      }
       await sleep(250);
     }
     const seconds = (performance.now() - started) / 1000;
@@ -361,9 +377,9 @@ async function main(): Promise<void> {
       );
       if (!ok) process.exitCode = 1;
     }
+    rmSync(dir, { recursive: true, force: true });
   } finally {
     for (const host of hosts) host.kill("SIGTERM");
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -26,8 +26,9 @@ import type { InformerFactory } from "../kube/informer-factory.js";
 import { keyOf, splitKey } from "../kube/resource.js";
 import type { Clock } from "../queue/clock.js";
 import { systemClock } from "../queue/clock.js";
-import { Controller } from "../runtime/controller.js";
+import { Controller, type InformerEvent } from "../runtime/controller.js";
 import { controllerOwnerKey } from "../runtime/key-mappers.js";
+import { mapLimited } from "../runtime/map-limited.js";
 import type { ReconcileContext, ReconcileResult, Reconciler } from "../runtime/reconciler.js";
 import { type ClusterInfo, type GeneratorContext, generateParams } from "./generators.js";
 import { type GeneratedSet, ownedBy, planWrites, renderApplications, sameJson } from "./plan.js";
@@ -190,7 +191,9 @@ export class ApplicationSetReconciler implements Reconciler {
     );
     const preserve = set.spec.syncPolicy?.preserveResourcesOnDeletion === true;
     const dyn = this.deps.client.dynamic;
-    for (const w of writes) {
+    // Independent writes, a few at a time: 500 Applications one after another at 20 ms each
+    // would hold every generated app back by ten seconds.
+    await mapLimited(writes, APP_WRITES_IN_FLIGHT, async (w) => {
       if (w.op === "create") {
         try {
           await dyn.create(w.app as unknown as KubernetesObject, { fieldManager: "slipway-applicationset" });
@@ -220,7 +223,7 @@ export class ApplicationSetReconciler implements Reconciler {
           `deleted Application ${w.existing.metadata.name}`,
         );
       }
-    }
+    });
 
     // 4. RollingSync.
     let applicationStatus: ApplicationSetApplicationStatus[] | undefined;
@@ -263,9 +266,10 @@ export class ApplicationSetReconciler implements Reconciler {
     }
 
     // 5. Status.
+    const desiredNames = new Set(desired.map((d) => d.metadata.name));
     const after = this.deps.apps
       .list(namespace)
-      .filter((a) => ownedBy(a, set) && desired.some((d) => d.metadata.name === a.metadata.name));
+      .filter((a) => ownedBy(a, set) && desiredNames.has(a.metadata.name));
     const conditions = [
       condition(
         "ErrorOccurred",
@@ -399,6 +403,30 @@ export class ApplicationSetReconciler implements Reconciler {
   }
 }
 
+const APP_EVENT_DELAY_MS = 1_000;
+/** Application creates, updates and deletes one set sends at once. */
+const APP_WRITES_IN_FLIGHT = 16;
+
+/**
+ * Whether an Application event can change its set's work or status: anything but the app's
+ * status, and of the status only what the set reports (`resources`) and RollingSync reads (sync
+ * and health). Operation progress, reconciledAt and resource lists do not wake the set.
+ */
+export function appChangeMatters(event: InformerEvent<Application>): boolean {
+  if (event.type !== "update") return true;
+  const { old, object } = event;
+  return (
+    old.status?.sync?.status !== object.status?.sync?.status ||
+    old.status?.health?.status !== object.status?.health?.status ||
+    old.metadata.generation !== object.metadata.generation ||
+    Boolean(old.metadata.deletionTimestamp) !== Boolean(object.metadata.deletionTimestamp) ||
+    !sameJson(old.metadata.labels ?? {}, object.metadata.labels ?? {}) ||
+    !sameJson(old.metadata.annotations ?? {}, object.metadata.annotations ?? {}) ||
+    !sameJson(old.metadata.ownerReferences ?? [], object.metadata.ownerReferences ?? []) ||
+    !sameJson(old.metadata.finalizers ?? [], object.metadata.finalizers ?? [])
+  );
+}
+
 export function createApplicationSetController(
   options: ApplicationSetControllerOptions,
 ): ApplicationSetController {
@@ -432,7 +460,12 @@ export function createApplicationSetController(
     ...(options.registry ? { registry: options.registry } : {}),
   });
   ctrl.watch(setInformer);
-  ctrl.watch(appInformer, { map: controllerOwnerKey("ApplicationSet", "slipway.dev") });
+  ctrl.watch(appInformer, {
+    map: controllerOwnerKey("ApplicationSet", "slipway.dev"),
+    filter: (event) => appChangeMatters(event as unknown as InformerEvent<Application>),
+    // A set of 500 apps sees thousands of app status writes while they sync: one pass per second.
+    delayMs: APP_EVENT_DELAY_MS,
+  });
   let offClusters: (() => void) | undefined;
   return {
     name: "applicationsets",

@@ -145,7 +145,9 @@ export function planWrites(
     for (const k of preserved.annotations ?? []) {
       if (cur.metadata.annotations?.[k] !== undefined) annotations[k] = cur.metadata.annotations[k];
     }
-    const next: Application = structuredClone(cur);
+    // Shallow: only metadata's top-level fields and spec are replaced (cloning the whole app,
+    // status included, for each of hundreds of apps on every pass was most of the set's CPU).
+    const next: Application = { ...cur, metadata: { ...cur.metadata } };
     next.metadata.labels = labels;
     if (Object.keys(annotations).length) next.metadata.annotations = annotations;
     next.metadata.ownerReferences = app.metadata.ownerReferences;

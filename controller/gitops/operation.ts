@@ -37,6 +37,7 @@ import type {
 } from "../../api/v1alpha1/application.js";
 import { apiErrorMessage } from "../kube/apply.js";
 import type { DynamicClient } from "../kube/dynamic-client.js";
+import { mapLimited } from "../runtime/map-limited.js";
 import type { DesiredState } from "./desired-state.js";
 import { prepareDesiredForApply } from "./diff/diff.js";
 import { describeResource, type KubeObject, resourceKey } from "./diff/object.js";
@@ -171,19 +172,6 @@ function splitPruneBudget(options: readonly string[]): { options: string[]; budg
     else rest.push(o);
   }
   return budget === undefined ? { options: rest } : { options: rest, budget };
-}
-
-async function limited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }
 
 /**
@@ -531,8 +519,8 @@ function nextDeadline(
 async function execute(h: OperationHost, step: SyncStep, dryRun: boolean): Promise<ResourceResult[]> {
   await deleteHooks(h, step.deleteHooks, dryRun);
   const limit = h.settings.applyConcurrency;
-  const pruned = await limited(step.prune, limit, (t) => prune(h, t, dryRun));
-  const applied = await limited(step.apply, limit, (t) => apply(h, t, dryRun));
+  const pruned = await mapLimited(step.prune, limit, (t) => prune(h, t, dryRun));
+  const applied = await mapLimited(step.apply, limit, (t) => apply(h, t, dryRun));
   return [...pruned, ...applied];
 }
 
@@ -603,7 +591,7 @@ async function apply(h: OperationHost, t: SyncTask, dryRun: boolean): Promise<Re
 
 async function deleteHooks(h: OperationHost, tasks: readonly SyncTask[], dryRun: boolean): Promise<boolean> {
   if (tasks.length === 0 || dryRun) return false;
-  await limited(tasks, h.settings.applyConcurrency, async (t) => {
+  await mapLimited(tasks, h.settings.applyConcurrency, async (t) => {
     try {
       await h.dynamic.delete(refOf(t), { propagationPolicy: "Background", signal: h.signal });
       h.applied(resourceKey(t), undefined);

@@ -22,6 +22,7 @@ import {
   type KubeConfig,
   KubernetesObjectApi,
   ServerConfiguration,
+  type User,
   wrapHttpLibrary,
 } from "@kubernetes/client-node";
 import { Counter, Histogram, type Registry } from "prom-client";
@@ -70,6 +71,7 @@ export class ClusterClient implements KubeRequester {
   readonly dynamic: DynamicClient;
 
   private readonly proxied: boolean;
+  private staticOptions: Promise<https.RequestOptions> | undefined;
   private agentPromise: Promise<http.Agent> | undefined;
   private readonly observers: ((record: RequestRecord) => void)[] = [];
   private readonly requestTimeoutMs: number;
@@ -277,6 +279,28 @@ export class ClusterClient implements KubeRequester {
     return this.agentPromise;
   }
 
+  /**
+   * The kubeconfig's TLS options and auth headers for one request. Credentials that can change
+   * (exec plugins, auth providers, token files) are read per request so rotation is picked up;
+   * a static token or certificate is read once (applying it costs CPU on every request).
+   */
+  private async requestOptions(): Promise<https.RequestOptions> {
+    const user = this.kc.getCurrentUser() as (User & { tokenFile?: string }) | null;
+    const rotating = Boolean(user?.exec || user?.authProvider || user?.tokenFile);
+    if (rotating) {
+      const options: https.RequestOptions = {};
+      await this.kc.applyToHTTPSOptions(options);
+      return options;
+    }
+    this.staticOptions ??= (async () => {
+      const options: https.RequestOptions = {};
+      await this.kc.applyToHTTPSOptions(options);
+      return options;
+    })();
+    const options = await this.staticOptions;
+    return { ...options, headers: { ...(options.headers as Record<string, string> | undefined) } };
+  }
+
   private async open(
     method: string,
     path: string,
@@ -289,9 +313,7 @@ export class ClusterClient implements KubeRequester {
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    // Per request, so rotating credentials (exec plugins, token files) are picked up.
-    const options: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(options);
+    const options = await this.requestOptions();
     const agent = this.proxied ? options.agent : await this.sharedAgent();
     const headers: Record<string, string> = { Accept: "application/json" };
     const given = options.headers;

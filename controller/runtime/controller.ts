@@ -46,6 +46,11 @@ export interface WatchOptions<T extends KubernetesObject> {
   map?: KeyMapper<T>;
   /** Enqueue only events this accepts (controller-runtime's predicates). */
   filter?: (event: InformerEvent<T>) => boolean;
+  /**
+   * Reconcile this long after the event rather than at once, so a burst of events (hundreds of
+   * child status writes) becomes one reconcile of their parent instead of one each.
+   */
+  delayMs?: number;
 }
 
 export interface ControllerOptions {
@@ -106,11 +111,15 @@ export class Controller {
   watch<T extends KubernetesObject>(source: EventSource<T>, options: WatchOptions<T> = {}): this {
     const map = (options.map ?? ownKey) as KeyMapper<T>;
     const filter = options.filter;
+    const delayMs = options.delayMs;
     const enqueue = (event: InformerEvent<T>) => {
       if (filter && !filter(event)) return;
       const keys = map(event.object);
       const oldKeys = event.type === "update" ? map(event.old) : undefined;
-      for (const key of new Set([...asList(keys), ...asList(oldKeys)])) this.enqueue(key);
+      for (const key of new Set([...asList(keys), ...asList(oldKeys)])) {
+        if (delayMs) this.enqueueAfter(key, delayMs);
+        else this.enqueue(key);
+      }
     };
     this.unsubscribes.push(
       source.addHandler({

@@ -115,6 +115,16 @@ function ownershipOf(
   };
 }
 
+/** JSON with object keys sorted, so key order never counts as a difference. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value ?? null, (_key, v: unknown) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}
+
 function yamlOf(obj: KubeObject | undefined): string {
   return obj === undefined ? "" : stringify(obj, { sortMapEntries: true, lineWidth: 0 });
 }
@@ -164,17 +174,14 @@ export function diffResource(
   }
 
   const [md, ml] = maskSecrets(nd, nl);
-  const desiredText = yamlOf(md);
-  const liveText = yamlOf(ml);
-  const modified = desiredText !== liveText;
+  // Canonical JSON decides; YAML (costly for hundreds of resources per pass) only for shown diffs.
+  const modified = canonicalJson(md) !== canonicalJson(ml);
   const result: DiffResult = { modified, normalizedDesired: md, normalizedLive: ml };
   result.patch = modified ? fastJsonPatch.compare(ml ?? {}, md ?? {}) : [];
   if (options.lines ?? true) {
-    result.lines = unifiedDiff(liveText, desiredText, {
-      fromFile: "live",
-      toFile: "desired",
-      context: options.context,
-    });
+    result.lines = modified
+      ? unifiedDiff(yamlOf(ml), yamlOf(md), { fromFile: "live", toFile: "desired", context: options.context })
+      : [];
   }
   return result;
 }
