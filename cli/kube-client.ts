@@ -13,7 +13,7 @@ export interface GlobalOptions {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
-  output?: "table" | "wide" | "yaml" | "json";
+  output?: "table" | "wide" | "yaml" | "json" | "name";
   debug?: boolean;
 }
 

@@ -6,6 +6,7 @@
 import { Command, Option } from "commander";
 import { registerAnalysis } from "./analysis.js";
 import { registerApp } from "./app.js";
+import { registerAppSet } from "./appset.js";
 import { registerCluster } from "./cluster.js";
 import { registerController } from "./controller.js";
 import { registerDemo } from "./demo.js";
@@ -14,6 +15,16 @@ import { registerQueue } from "./queue.js";
 import { registerRepo } from "./repo.js";
 import { registerRollout } from "./rollout.js";
 import { registerSandbox } from "./sandbox.js";
+
+/** Commands that print `-o name`; the others would silently draw their table instead. */
+const NAME_OUTPUT = new Set(["appset list"]);
+
+/** `appset list` for the list command under appset (the program's own name left out). */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
 
 export function buildProgram(name = "slipway"): Command {
   const program = new Command();
@@ -25,17 +36,30 @@ export function buildProgram(name = "slipway"): Command {
     .option("--context <name>", "kubeconfig context to use")
     .option("-n, --namespace <ns>", "namespace of the objects")
     .addOption(
-      new Option("-o, --output <format>", "output format").choices(["table", "wide", "yaml", "json"]),
+      new Option("-o, --output <format>", "output format (name: only where a command says so)").choices([
+        "table",
+        "wide",
+        "yaml",
+        "json",
+        "name",
+      ]),
     )
     .option("--debug", "print stack traces on errors")
     .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
+    .exitOverride()
+    .hook("preAction", (_program, action) => {
+      const path = commandPath(action);
+      if (action.optsWithGlobals().output === "name" && !NAME_OUTPUT.has(path)) {
+        throw new Error(`-o name is not supported by "${path}" (only by: ${[...NAME_OUTPUT].join(", ")})`);
+      }
+    });
   registerSandbox(program);
   registerInstall(program);
   registerController(program);
   registerDemo(program);
   registerAnalysis(program);
   registerApp(program);
+  registerAppSet(program);
   registerRepo(program);
   registerCluster(program);
   registerQueue(program);
