@@ -201,6 +201,23 @@ interface Result {
   config: string;
   seconds: number;
   cpuMs: number[];
+  /** API requests the replicas made (start-up included), by "hub|targets METHOD". */
+  requests: Map<string, number>;
+}
+
+/** Sums `slipway_kube_requests_total` over the replicas' /metrics, hub and targets apart. */
+async function requestCounts(replicas: Replica[], targets: Set<string>): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const r of replicas) {
+    const text = await (await fetch(`${r.url}/metrics`)).text();
+    for (const m of text.matchAll(/^slipway_kube_requests_total\{([^}]*)\} (\d+)$/gm)) {
+      const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+      const side = targets.has(labels.cluster ?? "") ? "targets" : "hub";
+      const key = `${side} ${labels.method}`;
+      counts.set(key, (counts.get(key) ?? 0) + Number(m[2]));
+    }
+  }
+  return counts;
 }
 
 /** Counts Applications Synced and Healthy on the hub. */
@@ -315,8 +332,9 @@ async function runConfig(
     }
     const seconds = (performance.now() - started) / 1000;
     const cpuMs = replicas.map((r, i) => processCpuMs(r.child.pid) - cpu0[i]!);
+    const requests = await requestCounts(replicas, new Set(clusters.map((c) => c.name)));
     await verifyTargets(clusters, runDir, run);
-    return { config, seconds, cpuMs };
+    return { config, seconds, cpuMs, requests };
   } finally {
     await Promise.all(
       replicas.map(
@@ -355,7 +373,8 @@ async function main(): Promise<void> {
       results.push(result);
       process.stdout.write(
         `  ${config === "mem" ? "in-memory queue, 1 process" : `Redis queue, ${config} replica(s)`}: ` +
-          `${result.seconds.toFixed(1)} s (controller CPU ${result.cpuMs.map((c) => (c / 1000).toFixed(1)).join(" + ")} s)\n`,
+          `${result.seconds.toFixed(1)} s (controller CPU ${result.cpuMs.map((c) => (c / 1000).toFixed(1)).join(" + ")} s; ` +
+          `API requests per app: ${[...result.requests].map(([k, n]) => `${k} ${(n / (clusters.length * APPS)).toFixed(1)}`).join(", ")})\n`,
       );
     }
     const one = results.find((r) => r.config === "1");

@@ -200,7 +200,7 @@ export class BullMQQueue implements WorkQueue {
     this.subscriber.on("error", this.onError);
     this.redis.on("ready", this.onReady);
     this.subscriber.on("message", (channel: string) => {
-      if (channel === this.keys.channel) this.wake();
+      if (channel === this.keys.channel) this.wakeOne();
     });
     this.every(this.lockRenewMs, () => this.renew());
     this.every(this.stalledIntervalMs, () => this.maintain());
@@ -384,7 +384,7 @@ export class BullMQQueue implements WorkQueue {
     const [changed, depth] = numbers(reply, 2);
     if (delayMs <= 0 && changed === 1) {
       this.metrics.added();
-      this.wake();
+      this.wakeOne();
     }
     this.metrics.depth(depth);
   }
@@ -478,6 +478,20 @@ export class BullMQQueue implements WorkQueue {
     // 2^n overflows to Infinity for large n, which the cap absorbs.
     const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** failuresBefore);
     return delay - delay * jitter * this.random();
+  }
+
+  /**
+   * One new key wakes one idle worker: waking them all made every worker of every replica run a
+   * take script per add, all but one for nothing. Workers in the middle of a take see the
+   * generation change and look again instead of sleeping.
+   */
+  private wakeOne(): void {
+    this.wakeGeneration++;
+    const first = this.waiters.values().next();
+    if (!first.done) {
+      this.waiters.delete(first.value);
+      first.value();
+    }
   }
 
   private wake(): void {
