@@ -5,16 +5,22 @@
  * generators. One replica is then killed with SIGKILL while idle, and the survivor alone carries
  * the next change through. kubectl judges the Rollouts.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { join } from "node:path";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectRedis, deletePrefix, REDIS_URL, randomPrefix, redisAvailable } from "../helpers/redis.js";
+import { connectRedis, deletePrefix, randomPrefix, redisAvailable } from "../helpers/redis.js";
 import { type KubeJson, startTestSandbox, type TestSandbox, waitFor } from "../helpers/sandbox.js";
+import {
+  CLI,
+  isLeader,
+  type Replica,
+  waitReady as ready,
+  reconciles,
+  startReplica,
+} from "./replicas-harness.js";
 
 const execFileAsync = promisify(execFile);
-const CLI = join(process.cwd(), "dist/cli/main.js");
 const NS = "replicas";
 const ROLLOUTS = 8;
 
@@ -37,14 +43,6 @@ spec:
 `,
   ).join("---\n");
 
-interface Replica {
-  child: ChildProcess;
-  /** Its stderr (JSON logs), for the failure message when it dies. */
-  logs: string[];
-  url: string;
-  exited: Promise<number | null>;
-}
-
 describe.skipIf(!redisAvailable())("controller replicas sharing Redis", () => {
   const prefix = randomPrefix();
   let admin: Redis;
@@ -65,62 +63,11 @@ describe.skipIf(!redisAvailable())("controller replicas sharing Redis", () => {
     await admin?.quit();
   });
 
-  function startReplica(): Promise<Replica> {
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        "controller",
-        "--kubeconfig",
-        env.kubeconfig,
-        "--http-addr",
-        "127.0.0.1:0",
-        "--redis",
-        REDIS_URL,
-        "--workers",
-        "2",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SLIPWAY_REDIS_PREFIX: prefix } },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const logs: string[] = [];
-    child.stderr!.on("data", (c: Buffer) => logs.push(c.toString()));
-    return new Promise((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (c: Buffer) => {
-        out += c.toString();
-        const m = /^listening (http:\/\/\S+)$/m.exec(out);
-        if (m && !replicas.some((r) => r.child === child)) {
-          const replica = { child, url: m[1]!, exited, logs };
-          replicas.push(replica);
-          resolve(replica);
-        }
-      });
-      void exited.then((code) => reject(new Error(`controller exited with ${code}: ${out}`)));
-    });
-  }
-
-  const ready = (r: Replica) =>
-    waitFor(async () => ((await fetch(`${r.url}/readyz`)).status === 200 ? true : undefined), {
-      timeoutMs: 30_000,
-    });
-
-  async function metricsOf(r: Replica): Promise<string> {
-    if (r.child.exitCode !== null || r.child.signalCode !== null)
-      throw new Error(
-        `replica exited (${r.child.exitCode ?? r.child.signalCode}):\n${r.logs.join("").slice(-4000)}`,
-      );
-    return (await fetch(`${r.url}/metrics`)).text();
-  }
-
-  /** Successful reconciles of `controller` this replica has done, from its own /metrics. */
-  async function reconciles(r: Replica, controller: string): Promise<number> {
-    const text = await metricsOf(r);
-    const pattern = new RegExp(
-      `^slipway_reconcile_total\\{controller="${controller}",result="(?:success|requeue_after)"\\} (\\d+)$`,
-      "gm",
-    );
-    return [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
+  /** A replica on this sandbox and prefix, killed in afterAll. */
+  async function launch(): Promise<Replica> {
+    const replica = await startReplica(env.kubeconfig, prefix);
+    replicas.push(replica);
+    return replica;
   }
 
   /** Every Rollout Healthy with `image` in its stable ReplicaSet. */
@@ -136,9 +83,9 @@ describe.skipIf(!redisAvailable())("controller replicas sharing Redis", () => {
   }
 
   it("both replicas reconcile Rollouts; only one leads", async () => {
-    const a = await startReplica();
+    const a = await launch();
     await ready(a);
-    const b = await startReplica();
+    const b = await launch();
     await ready(b);
 
     await env.kubectlOk(["apply", "-f", "-"], { input: rollouts("web:1") });
@@ -156,9 +103,7 @@ describe.skipIf(!redisAvailable())("controller replicas sharing Redis", () => {
     // The Lease names one of them; the other runs no generators.
     const lease = await env.kubectlJson(["get", "lease", "slipway-controller", "-n", "slipway-system"]);
     expect(lease.spec.holderIdentity).toBeTruthy();
-    const leaders = await Promise.all(
-      [a, b].map(async (r) => /^slipway_leader\{[^}]*\} 1$/m.test(await metricsOf(r))),
-    );
+    const leaders = await Promise.all([a, b].map(isLeader));
     expect(leaders.filter(Boolean)).toHaveLength(1);
   }, 150_000);
 
