@@ -203,6 +203,8 @@ interface Result {
   cpuMs: number[];
   /** API requests the replicas made (start-up included), by "hub|targets METHOD". */
   requests: Map<string, number>;
+  /** Applications queue: keys handed out × mean wait, and × mean work. */
+  queue: string;
 }
 
 /** Sums `slipway_kube_requests_total` over the replicas' /metrics, hub and targets apart. */
@@ -218,6 +220,28 @@ async function requestCounts(replicas: Replica[], targets: Set<string>): Promise
     }
   }
   return counts;
+}
+
+/** Mean seconds of a histogram over the replicas' /metrics (queue wait, work) for the applications queue. */
+async function histogramMeans(replicas: Replica[], names: string[]): Promise<string> {
+  const sums = new Map<string, { sum: number; count: number }>();
+  for (const r of replicas) {
+    const text = await (await fetch(`${r.url}/metrics`)).text();
+    for (const name of names) {
+      const entry = sums.get(name) ?? { sum: 0, count: 0 };
+      for (const m of text.matchAll(
+        new RegExp(`^${name}_(sum|count)\\{controller="applications"\\} (\\S+)$`, "gm"),
+      ))
+        entry[m[1] as "sum" | "count"] += Number(m[2]);
+      sums.set(name, entry);
+    }
+  }
+  return [...sums]
+    .map(
+      ([name, { sum, count }]) =>
+        `${name.replace(/^slipway_workqueue_|_seconds$/g, "")} ${count} × ${((sum / Math.max(1, count)) * 1000).toFixed(0)} ms`,
+    )
+    .join(", ");
 }
 
 /** Counts Applications Synced and Healthy on the hub. */
@@ -333,8 +357,12 @@ async function runConfig(
     const seconds = (performance.now() - started) / 1000;
     const cpuMs = replicas.map((r, i) => processCpuMs(r.child.pid) - cpu0[i]!);
     const requests = await requestCounts(replicas, new Set(clusters.map((c) => c.name)));
+    const queue = await histogramMeans(replicas, [
+      "slipway_workqueue_queue_duration_seconds",
+      "slipway_workqueue_work_duration_seconds",
+    ]);
     await verifyTargets(clusters, runDir, run);
-    return { config, seconds, cpuMs, requests };
+    return { config, seconds, cpuMs, requests, queue };
   } finally {
     await Promise.all(
       replicas.map(
@@ -374,7 +402,8 @@ async function main(): Promise<void> {
       process.stdout.write(
         `  ${config === "mem" ? "in-memory queue, 1 process" : `Redis queue, ${config} replica(s)`}: ` +
           `${result.seconds.toFixed(1)} s (controller CPU ${result.cpuMs.map((c) => (c / 1000).toFixed(1)).join(" + ")} s; ` +
-          `API requests per app: ${[...result.requests].map(([k, n]) => `${k} ${(n / (clusters.length * APPS)).toFixed(1)}`).join(", ")})\n`,
+          `API requests per app: ${[...result.requests].map(([k, n]) => `${k} ${(n / (clusters.length * APPS)).toFixed(1)}`).join(", ")}; ` +
+          `applications queue: ${result.queue})\n`,
       );
     }
     const one = results.find((r) => r.config === "1");

@@ -16,7 +16,11 @@ export interface ControllerFlags {
   prometheus?: string;
   /** Most Applications of one destination cluster reconciled at once, over all replicas (Redis). */
   clusterConcurrency?: string;
+  /** pino level; default $SLIPWAY_LOG_LEVEL or info. */
+  logLevel?: string;
 }
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"];
 
 /** A controller's work queue in Redis, shared by every replica (`--redis`). */
 export type RedisQueues = (
@@ -224,7 +228,12 @@ export async function runController(
   const workers = Number(flags.workers);
   if (!Number.isInteger(workers) || workers < 1)
     throw new Error(`--workers must be a positive integer, got "${flags.workers}"`);
+  const logLevel = flags.logLevel ?? process.env.SLIPWAY_LOG_LEVEL ?? "info";
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
+  const { default: pino } = await import("pino");
   const manager = new ControllerManager({
+    log: pino({ name: "slipway-controller", level: logLevel }),
     kubeConfig: loadKubeConfig(globals),
     namespace: globals.namespace ?? "slipway-system",
     httpAddr: flags.httpAddr,

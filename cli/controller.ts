@@ -23,6 +23,10 @@ export function registerController(program: Command): void {
     .option("--repo-cache-dir <dir>", "where Git repositories are cached (default ~/.slipway/repos)")
     .option("--no-leader-election", "reconcile without taking the slipway-controller Lease")
     .option("--prometheus <url>", "Prometheus for analysis metrics that leave out their address")
+    .option(
+      "--log-level <level>",
+      "JSON log level: fatal, error, warn, info, debug (one line per reconcile), trace (also $SLIPWAY_LOG_LEVEL)",
+    )
     .addHelpText(
       "after",
       "\nThe controller's namespace (Applications, AppProjects, repository Secrets) is -n/--namespace,\ndefault slipway-system. It reaches the cluster through --kubeconfig/--context, or in-cluster\nwith its service account.",

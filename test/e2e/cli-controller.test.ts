@@ -135,5 +135,20 @@ describe("slipway controller", () => {
     expect(error?.code).toBe(1);
     expect(error?.stderr.split("\n").filter(Boolean)).toHaveLength(1);
     expect(error?.stderr).toMatch(/^error: .*soon/);
+    const level = await run(process.execPath, [
+      CLI,
+      "controller",
+      "--kubeconfig",
+      env.kubeconfig,
+      "--log-level",
+      "loud",
+    ]).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(level?.code).toBe(1);
+    expect(level?.stderr).toBe(
+      'error: --log-level must be one of fatal, error, warn, info, debug, trace, got "loud"\n',
+    );
   });
 });
