@@ -116,10 +116,22 @@ export class ApplicationSetReconciler implements Reconciler {
     };
   }
 
+  /** Per set: the last render and what it was rendered from. */
+  private readonly renders = new Map<string, { input: string; apps: Application[] }>();
+  /** Per set: apps that needed no write, with the resourceVersion and desired object compared. */
+  private readonly upToDate = new Map<
+    string,
+    Map<string, { rv: string | undefined; desired: Application }>
+  >();
+
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const cached = this.deps.sets.get(namespace, name);
-    if (!cached) return {};
+    if (!cached) {
+      this.renders.delete(key);
+      this.upToDate.delete(key);
+      return {};
+    }
     const set = structuredClone(cached);
     const owned = this.deps.apps.list(namespace).filter((a) => ownedBy(a, set));
     if (set.metadata.deletionTimestamp) {
@@ -154,12 +166,22 @@ export class ApplicationSetReconciler implements Reconciler {
         return fail("ApplicationGenerationFromParamsError", (error as Error).message);
       }
     }
-    // 2. Applications.
+    // 2. Applications: rendered again only when the set or its generators' output changed (a set
+    // of 500 apps is woken by their status changes far more often than its inputs change).
     let desired: Application[];
-    try {
-      desired = renderApplications(set, generated);
-    } catch (error) {
-      return fail("ApplicationGenerationFromParamsError", (error as Error).message);
+    const renderInput = JSON.stringify([set.metadata.uid, set.metadata.generation, set.spec, generated]);
+    const lastRender = this.renders.get(key);
+    if (lastRender?.input === renderInput) {
+      desired = lastRender.apps;
+    } else {
+      try {
+        desired = renderApplications(set, generated);
+      } catch (error) {
+        this.renders.delete(key);
+        return fail("ApplicationGenerationFromParamsError", (error as Error).message);
+      }
+      this.renders.set(key, { input: renderInput, apps: desired });
+      this.upToDate.delete(key);
     }
     const rolling = set.spec.strategy?.type === "RollingSync";
     if (rolling) {
@@ -170,11 +192,8 @@ export class ApplicationSetReconciler implements Reconciler {
     }
     // Names taken by an Application the set does not own: refuse those (never adopt silently).
     const ownedNames = new Set(owned.map((a) => a.metadata.name));
-    const foreign = desired.filter(
-      (d) =>
-        !ownedNames.has(d.metadata.name) &&
-        this.deps.apps.list(namespace).some((a) => a.metadata.name === d.metadata.name),
-    );
+    const allNames = new Set(this.deps.apps.list(namespace).map((a) => a.metadata.name));
+    const foreign = desired.filter((d) => !ownedNames.has(d.metadata.name) && allNames.has(d.metadata.name));
     if (foreign.length) {
       return fail(
         "ApplicationNameConflict",
@@ -183,12 +202,29 @@ export class ApplicationSetReconciler implements Reconciler {
     }
 
     // 3. Writes.
+    // An app already compared equal to this very desired object, and unchanged since (same
+    // resourceVersion), needs no second comparison.
+    const seen =
+      this.upToDate.get(key) ?? new Map<string, { rv: string | undefined; desired: Application }>();
+    this.upToDate.set(key, seen);
     const writes = planWrites(
       desired,
       owned,
       set.spec.syncPolicy?.applicationsSync ?? "sync",
       set.spec.preservedFields ?? {},
+      (d, existing) => {
+        const last = seen.get(d.metadata.name ?? "");
+        return last !== undefined && last.desired === d && last.rv === existing.metadata.resourceVersion;
+      },
     );
+    const writing = new Set(writes.map((w) => (w.op === "delete" ? w.existing : w.app).metadata.name));
+    const desiredByName = new Map(desired.map((d) => [d.metadata.name, d]));
+    for (const existing of owned) {
+      const d = desiredByName.get(existing.metadata.name);
+      if (d && !writing.has(existing.metadata.name))
+        seen.set(existing.metadata.name ?? "", { rv: existing.metadata.resourceVersion, desired: d });
+      else seen.delete(existing.metadata.name ?? "");
+    }
     const preserve = set.spec.syncPolicy?.preserveResourcesOnDeletion === true;
     const dyn = this.deps.client.dynamic;
     // Independent writes, a few at a time: 500 Applications one after another at 20 ms each

@@ -123,6 +123,8 @@ export function planWrites(
   existing: readonly Application[],
   policy: ApplicationsSyncPolicy = "sync",
   preserved: { annotations?: string[]; labels?: string[] } = {},
+  /** True when `existing` is known to match `desired` already (a memo of an earlier comparison). */
+  knownEqual: (desired: Application, existing: Application) => boolean = () => false,
 ): AppWrite[] {
   const writes: AppWrite[] = [];
   const have = new Map(existing.map((a) => [a.metadata.name ?? "", a]));
@@ -137,7 +139,7 @@ export function planWrites(
       writes.push({ op: "create", app });
       continue;
     }
-    if (!mayUpdate) continue;
+    if (!mayUpdate || knownEqual(app, cur)) continue;
     const labels = { ...(cur.metadata.labels ?? {}), ...(app.metadata.labels ?? {}) };
     const annotations = { ...(cur.metadata.annotations ?? {}), ...(app.metadata.annotations ?? {}) };
     for (const k of preserved.labels ?? [])
