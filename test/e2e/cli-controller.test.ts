@@ -2,8 +2,11 @@
  * `slipway controller` as a process (DESIGN.md "Process contract"): it prints `listening <url>`,
  * serves /healthz, /readyz and /metrics, takes the slipway-controller Lease, releases it on
  * SIGTERM and exits 0, and refuses to start, with what to do, when slipway is not installed.
+ * In-cluster, it finds the API server from KUBERNETES_SERVICE_HOST/PORT and its service
+ * account's token and CA under /var/run/secrets, which the test provides inside a private mount
+ * namespace (`unshare -m`, a tmpfs over /run), so the machine's own /run is untouched.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -151,4 +154,72 @@ describe("slipway controller", () => {
       'error: --log-level must be one of fatal, error, warn, info, debug, trace, got "loud"\n',
     );
   });
+
+  /** `unshare -m` with a tmpfs mount works here (root, or a user namespace allowed). */
+  const canUnshare =
+    spawnSync("unshare", ["-m", "sh", "-c", "mount -t tmpfs tmpfs /run"], { stdio: "ignore" }).status === 0;
+
+  it.skipIf(!canUnshare)(
+    "runs in-cluster from the service account's token and CA (needs unshare -m: private mounts)",
+    async () => {
+      await run(process.execPath, [CLI, "install", "--kubeconfig", env.kubeconfig]);
+      const dir = mkdtempSync(join(tmpdir(), "slipway-in-cluster-"));
+      try {
+        writeFileSync(join(dir, "token"), env.sandbox.token);
+        writeFileSync(join(dir, "ca.crt"), env.sandbox.caPem);
+        writeFileSync(join(dir, "namespace"), "slipway-system");
+        const sa = "/run/secrets/kubernetes.io/serviceaccount";
+        const { hostname, port } = new URL(env.url);
+        const child = spawn(
+          "unshare",
+          [
+            "-m",
+            "sh",
+            "-c",
+            `mount -t tmpfs tmpfs /run && mkdir -p ${sa} && cp "$0"/token "$0"/ca.crt "$0"/namespace ${sa}/ && exec "$1" "$2" controller --http-addr 127.0.0.1:0`,
+            dir,
+            process.execPath,
+            CLI,
+          ],
+          {
+            stdio: ["ignore", "pipe", "pipe"],
+            // No kubeconfig anywhere: HOME is empty, KUBECONFIG unset.
+            env: {
+              PATH: process.env.PATH ?? "/usr/bin:/bin",
+              HOME: dir,
+              KUBERNETES_SERVICE_HOST: hostname,
+              KUBERNETES_SERVICE_PORT: port,
+            },
+          },
+        );
+        const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+        let out = "";
+        let err = "";
+        child.stderr!.on("data", (c: Buffer) => {
+          err += c.toString();
+        });
+        const url = await new Promise<string>((resolve, reject) => {
+          child.stdout!.on("data", (c: Buffer) => {
+            out += c.toString();
+            const m = /^listening (http:\/\/\S+)$/m.exec(out);
+            if (m) resolve(m[1]!);
+          });
+          void exited.then((code) => reject(new Error(`controller exited with ${code}: ${out}${err}`)));
+        });
+        await waitFor(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined));
+        // It reached the API server as the service account: the Lease names it.
+        const lease = await waitFor(async () => {
+          const l = await env.kubectlJson(["get", "lease", "slipway-controller", "-n", "slipway-system"]);
+          return l.spec?.holderIdentity ? l : undefined;
+        });
+        expect(lease.spec.holderIdentity).toBeTruthy();
+        const metrics = await (await fetch(`${url}/metrics`)).text();
+        expect(metrics).toMatch(/^slipway_leader\{[^}]*\} 1$/m);
+        child.kill("SIGTERM");
+        expect(await exited).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
