@@ -430,14 +430,17 @@ export function restart(name: string, options: { in?: string }, globals: GlobalO
 /** Lints each file (`-` is stdin); prints every problem; returns the number of errors. */
 export async function lint(files: readonly string[]): Promise<number> {
   // Loaded here: the schemas and expression compiler are only needed by lint.
-  const { formatProblem, lintText } = await import("./rollout-lint.js");
+  const { analysisTemplatesIn, formatProblem, lintText } = await import("./rollout-lint.js");
   if (files.length === 0) throw new Error("pass the manifest with -f FILE (or -f - for stdin)");
   const problems: LintProblem[] = [];
-  const summaries: string[] = [];
+  const texts: { file: string; label: string; text: string }[] = [];
   for (const file of files) {
-    let text: string;
     try {
-      text = readFileSync(file === "-" ? 0 : file, "utf8");
+      texts.push({
+        file,
+        label: file === "-" ? "<stdin>" : file,
+        text: readFileSync(file === "-" ? 0 : file, "utf8"),
+      });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       problems.push({
@@ -445,12 +448,20 @@ export async function lint(files: readonly string[]): Promise<number> {
         file,
         message: code === "ENOENT" ? "no such file" : `cannot read: ${(err as Error).message}`,
       });
-      continue;
     }
-    const found = lintText(text, file === "-" ? "<stdin>" : file);
-    problems.push(...found);
-    if (!found.some((p) => p.severity === "error")) summaries.push(file === "-" ? "<stdin>" : file);
   }
+  // A Rollout may name a template from another file given in the same command.
+  const templates = texts.map((t) => analysisTemplatesIn(t.text));
+  const summaries: string[] = [];
+  texts.forEach((t, i) => {
+    const found = lintText(t.text, t.label, templates.filter((_, j) => j !== i).flat());
+    problems.push(...found);
+    const warnings = found.filter((p) => p.severity === "warning").length;
+    if (!found.some((p) => p.severity === "error"))
+      summaries.push(
+        `${t.label}: valid${warnings ? ` (${warnings} warning${warnings === 1 ? "" : "s"})` : ""}`,
+      );
+  });
   for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
   const errors = problems.filter((p) => p.severity === "error").length;
   const warnings = problems.length - errors;
@@ -459,10 +470,7 @@ export async function lint(files: readonly string[]): Promise<number> {
       `${errors} error${errors === 1 ? "" : "s"}${warnings ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""}\n`,
     );
   } else {
-    for (const f of summaries)
-      process.stdout.write(
-        `${f}: valid${warnings ? ` (${warnings} warning${warnings === 1 ? "" : "s"})` : ""}\n`,
-      );
+    for (const line of summaries) process.stdout.write(`${line}\n`);
   }
   return errors;
 }

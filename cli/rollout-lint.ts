@@ -166,7 +166,7 @@ function schemaProblems(schema: TSchema, value: unknown): { path: string; messag
 // ---------------------------------------------------------------------------------------------
 // The file
 
-interface Doc {
+export interface Doc {
   kind: string;
   name: string;
   namespace?: string;
@@ -178,8 +178,35 @@ interface Templates {
   cluster: Map<string, Doc>;
 }
 
-/** Problems found in one manifest file's text; `file` is only used in messages. */
-export function lintText(text: string, file: string): LintProblem[] {
+/** The AnalysisTemplates and ClusterAnalysisTemplates in a manifest's text (unparsable text: none). */
+export function analysisTemplatesIn(text: string): Doc[] {
+  const out: Doc[] = [];
+  const parsed = parseAllDocuments(text);
+  for (const doc of Array.isArray(parsed) ? parsed : [parsed]) {
+    if (doc.errors.length > 0) continue;
+    const value: unknown = doc.toJS();
+    const items =
+      isObject(value) && value.kind === "List" && Array.isArray(value.items) ? value.items : [value];
+    for (const item of items) {
+      if (!isObject(item) || (item.kind !== "AnalysisTemplate" && item.kind !== "ClusterAnalysisTemplate"))
+        continue;
+      const meta = isObject(item.metadata) ? item.metadata : {};
+      out.push({
+        kind: item.kind,
+        name: typeof meta.name === "string" ? meta.name : "",
+        ...(typeof meta.namespace === "string" ? { namespace: meta.namespace } : {}),
+        value: item,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Problems found in one manifest file's text; `file` is only used in messages. `elsewhere` are
+ * templates from the other files linted with it: a Rollout may name them without a warning.
+ */
+export function lintText(text: string, file: string, elsewhere: readonly Doc[] = []): LintProblem[] {
   const problems: LintProblem[] = [];
   const docs: Doc[] = [];
   const otherKinds: string[] = [];
@@ -234,7 +261,7 @@ export function lintText(text: string, file: string): LintProblem[] {
   }
 
   const templates: Templates = { namespaced: new Map(), cluster: new Map() };
-  for (const d of docs) {
+  for (const d of [...elsewhere, ...docs]) {
     if (d.kind === "AnalysisTemplate") templates.namespaced.set(d.name, d);
     if (d.kind === "ClusterAnalysisTemplate") templates.cluster.set(d.name, d);
   }
@@ -378,8 +405,8 @@ function checkAnalysis(
         "warning",
         refPath,
         ref.clusterScope
-          ? `ClusterAnalysisTemplate "${ref.templateName}" is not in this file: it must exist in the cluster when the analysis starts`
-          : `AnalysisTemplate "${ref.templateName}" is not in this file: it must exist in the Rollout's namespace when the analysis starts`,
+          ? `ClusterAnalysisTemplate "${ref.templateName}" is not in the files given: it must exist in the cluster when the analysis starts`
+          : `AnalysisTemplate "${ref.templateName}" is not in the files given: it must exist in the Rollout's namespace when the analysis starts`,
       );
       return;
     }

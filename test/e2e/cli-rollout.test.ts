@@ -576,8 +576,8 @@ describe("rollout lint and kubectl slipway", () => {
     expect(r1.stdout).toBe(
       [
         `${bad}: Rollout "api": spec.strategy.canary.steps[5].setWeight: must be <= 100`,
-        `${bad}: Rollout "api": spec.strategy.canary.steps[4].analysis.templates[0].templateName: warning: AnalysisTemplate "success-rate" is not in this file: it must exist in the Rollout's namespace when the analysis starts`,
-        `${bad}: Rollout "api": spec.strategy.canary.analysis.templates[0].templateName: warning: AnalysisTemplate "success-rate" is not in this file: it must exist in the Rollout's namespace when the analysis starts`,
+        `${bad}: Rollout "api": spec.strategy.canary.steps[4].analysis.templates[0].templateName: warning: AnalysisTemplate "success-rate" is not in the files given: it must exist in the Rollout's namespace when the analysis starts`,
+        `${bad}: Rollout "api": spec.strategy.canary.analysis.templates[0].templateName: warning: AnalysisTemplate "success-rate" is not in the files given: it must exist in the Rollout's namespace when the analysis starts`,
         "",
       ].join("\n"),
     );
@@ -586,6 +586,31 @@ describe("rollout lint and kubectl slipway", () => {
       code: 0,
       stdout: expect.stringMatching(/good\.yaml: valid \(2 warnings\)\n$/),
     });
+    // The template in a file of its own, given in the same command: no warning; each file's
+    // summary counts its own warnings.
+    const template = join(dir, "template.yaml");
+    writeFileSync(
+      template,
+      `apiVersion: slipway.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: success-rate}
+spec:
+  metrics:
+    - name: ok
+      provider: {web: {url: "http://example.invalid/ok", jsonPath: "{$.ok}"}}
+      successCondition: result == true
+`,
+    );
+    const lonely = join(dir, "lonely.yaml");
+    writeFileSync(lonely, ROLLOUT("solo"));
+    const both = await run(process.execPath, [cli, "rollout", "lint", "-f", good, "-f", template]);
+    expect(both).toMatchObject({ code: 0, stdout: `${good}: valid\n${template}: valid\n` });
+    const apart = await run(process.execPath, [cli, "rollout", "lint", "-f", good, "-f", lonely]);
+    expect(apart.code).toBe(0);
+    expect(apart.stdout.split("\n").filter((l) => l.endsWith(")"))).toEqual([
+      `${good}: valid (2 warnings)`,
+      `${lonely}: valid (2 warnings)`,
+    ]);
   });
 
   it("works as a kubectl plugin: kubectl slipway rollout ...", async () => {

@@ -122,7 +122,7 @@ describe("rollout lint", () => {
     const external = good.replace("- templateName: success-rate", "- templateName: error-rate");
     const problems = lintText(external, "web.yaml");
     expect(problems.map(formatProblem)).toEqual([
-      `web.yaml: Rollout "web": spec.strategy.canary.analysis.templates[0].templateName: warning: AnalysisTemplate "error-rate" is not in this file: it must exist in the Rollout's namespace when the analysis starts`,
+      `web.yaml: Rollout "web": spec.strategy.canary.analysis.templates[0].templateName: warning: AnalysisTemplate "error-rate" is not in the files given: it must exist in the Rollout's namespace when the analysis starts`,
     ]);
     expect(problems[0]!.severity).toBe("warning");
   });
@@ -166,7 +166,7 @@ spec:
 `;
     expect(lint(bg)).toEqual([
       'web.yaml: Rollout "api": spec.strategy.blueGreen.previewService: must differ from activeService ("api")',
-      'web.yaml: Rollout "api": spec.strategy.blueGreen.prePromotionAnalysis.templates[0].templateName: warning: ClusterAnalysisTemplate "smoke" is not in this file: it must exist in the cluster when the analysis starts',
+      'web.yaml: Rollout "api": spec.strategy.blueGreen.prePromotionAnalysis.templates[0].templateName: warning: ClusterAnalysisTemplate "smoke" is not in the files given: it must exist in the cluster when the analysis starts',
     ]);
   });
 
