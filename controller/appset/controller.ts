@@ -17,6 +17,7 @@ import { API_VERSION } from "../../api/v1alpha1/common.js";
 import { DEFAULT_NAMESPACE } from "../../api/v1alpha1/crds.js";
 import type { ClusterRegistry } from "../clusters/cluster-registry.js";
 import { ARGO_RESOURCES_FINALIZER, RESOURCES_FINALIZER } from "../gitops/app-deletion.js";
+import { deepEqual } from "../gitops/diff/object.js";
 import { objectCache } from "../gitops/object-cache.js";
 import type { RepoCache } from "../gitops/source/repo-cache.js";
 import type { ClusterClient } from "../kube/cluster-client.js";
@@ -31,7 +32,7 @@ import { controllerOwnerKey } from "../runtime/key-mappers.js";
 import { mapLimited } from "../runtime/map-limited.js";
 import type { ReconcileContext, ReconcileResult, Reconciler } from "../runtime/reconciler.js";
 import { type ClusterInfo, type GeneratorContext, generateParams } from "./generators.js";
-import { type GeneratedSet, ownedBy, planWrites, renderApplications, sameJson } from "./plan.js";
+import { type GeneratedSet, ownedBy, planWrites, renderApplications } from "./plan.js";
 import { planRollingSync } from "./rolling-sync.js";
 
 export interface ApplicationSetControllerOptions {
@@ -371,7 +372,7 @@ export class ApplicationSetReconciler implements Reconciler {
   }
 
   private async writeStatus(set: ApplicationSet, status: ApplicationSetStatus): Promise<void> {
-    if (sameJson(set.status ?? {}, status)) return;
+    if (deepEqual(set.status ?? {}, status)) return;
     try {
       await this.deps.client.dynamic.patch(
         {
@@ -456,10 +457,10 @@ export function appChangeMatters(event: InformerEvent<Application>): boolean {
     old.status?.health?.status !== object.status?.health?.status ||
     old.metadata.generation !== object.metadata.generation ||
     Boolean(old.metadata.deletionTimestamp) !== Boolean(object.metadata.deletionTimestamp) ||
-    !sameJson(old.metadata.labels ?? {}, object.metadata.labels ?? {}) ||
-    !sameJson(old.metadata.annotations ?? {}, object.metadata.annotations ?? {}) ||
-    !sameJson(old.metadata.ownerReferences ?? [], object.metadata.ownerReferences ?? []) ||
-    !sameJson(old.metadata.finalizers ?? [], object.metadata.finalizers ?? [])
+    !deepEqual(old.metadata.labels ?? {}, object.metadata.labels ?? {}) ||
+    !deepEqual(old.metadata.annotations ?? {}, object.metadata.annotations ?? {}) ||
+    !deepEqual(old.metadata.ownerReferences ?? [], object.metadata.ownerReferences ?? []) ||
+    !deepEqual(old.metadata.finalizers ?? [], object.metadata.finalizers ?? [])
   );
 }
 

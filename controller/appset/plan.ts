@@ -6,6 +6,7 @@ import { parse as parseYaml } from "yaml";
 import type { Application } from "../../api/v1alpha1/application.js";
 import type { ApplicationSet, ApplicationsSyncPolicy } from "../../api/v1alpha1/applicationset.js";
 import { API_VERSION } from "../../api/v1alpha1/common.js";
+import { deepEqual } from "../gitops/diff/object.js";
 import { generatorTemplate } from "./generators.js";
 import { deepMerge, type Params, renderString, renderValue } from "./template.js";
 
@@ -85,24 +86,6 @@ export type AppWrite =
   | { op: "update"; app: Application; existing: Application }
   | { op: "delete"; existing: Application };
 
-/** JSON equality regardless of key order (objects from the API server may reorder keys). */
-export function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v !== null && typeof v === "object") {
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([, x]) => x !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([k, x]) => [k, sortKeys(x)]),
-    );
-  }
-  return v;
-}
-
 /** Whether `owned` is controlled by the set (by uid when known, else by name). */
 export function ownedBy(app: Application, set: ApplicationSet): boolean {
   return (app.metadata.ownerReferences ?? []).some(
@@ -156,11 +139,11 @@ export function planWrites(
     if (app.metadata.finalizers) next.metadata.finalizers = app.metadata.finalizers;
     next.spec = app.spec;
     if (
-      !sameJson(cur.spec, next.spec) ||
-      !sameJson(cur.metadata.labels ?? {}, next.metadata.labels ?? {}) ||
-      !sameJson(cur.metadata.annotations ?? {}, next.metadata.annotations ?? {}) ||
-      !sameJson(cur.metadata.ownerReferences ?? [], next.metadata.ownerReferences ?? []) ||
-      !sameJson(cur.metadata.finalizers ?? [], next.metadata.finalizers ?? [])
+      !deepEqual(cur.spec, next.spec) ||
+      !deepEqual(cur.metadata.labels ?? {}, next.metadata.labels ?? {}) ||
+      !deepEqual(cur.metadata.annotations ?? {}, next.metadata.annotations ?? {}) ||
+      !deepEqual(cur.metadata.ownerReferences ?? [], next.metadata.ownerReferences ?? []) ||
+      !deepEqual(cur.metadata.finalizers ?? [], next.metadata.finalizers ?? [])
     ) {
       writes.push({ op: "update", app: next, existing: cur });
     }

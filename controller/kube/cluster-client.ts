@@ -71,6 +71,8 @@ export class ClusterClient implements KubeRequester {
   readonly dynamic: DynamicClient;
 
   private readonly proxied: boolean;
+  /** exec plugins, auth providers and token files can rotate: read them per request. */
+  private readonly rotatingCredentials: boolean;
   private staticOptions: Promise<https.RequestOptions> | undefined;
   private agentPromise: Promise<http.Agent> | undefined;
   private readonly observers: ((record: RequestRecord) => void)[] = [];
@@ -83,6 +85,8 @@ export class ClusterClient implements KubeRequester {
     this.name = options.name ?? cluster.name;
     this.server = cluster.server.replace(/\/+$/, "");
     this.proxied = Boolean(cluster.proxyUrl);
+    const user = kc.getCurrentUser() as (User & { tokenFile?: string }) | null;
+    this.rotatingCredentials = Boolean(user?.exec || user?.authProvider || user?.tokenFile);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     if (options.onRequest) this.observers.push(options.onRequest);
     if (options.registry) this.observers.push(requestMetrics(options.registry));
@@ -264,9 +268,7 @@ export class ClusterClient implements KubeRequester {
   private sharedAgent(): Promise<http.Agent> {
     if (!this.agentPromise) {
       const created = (async () => {
-        const options: https.RequestOptions = {};
-        await this.kc.applyToHTTPSOptions(options);
-        const base = options.agent;
+        const base = (await this.kubeconfigOptions()).agent;
         if (base instanceof https.Agent) return new https.Agent({ ...base.options, keepAlive: true });
         if (base instanceof http.Agent) return new http.Agent({ keepAlive: true });
         return new https.Agent({ keepAlive: true });
@@ -285,20 +287,16 @@ export class ClusterClient implements KubeRequester {
    * a static token or certificate is read once (applying it costs CPU on every request).
    */
   private async requestOptions(): Promise<https.RequestOptions> {
-    const user = this.kc.getCurrentUser() as (User & { tokenFile?: string }) | null;
-    const rotating = Boolean(user?.exec || user?.authProvider || user?.tokenFile);
-    if (rotating) {
-      const options: https.RequestOptions = {};
-      await this.kc.applyToHTTPSOptions(options);
-      return options;
-    }
-    this.staticOptions ??= (async () => {
-      const options: https.RequestOptions = {};
-      await this.kc.applyToHTTPSOptions(options);
-      return options;
-    })();
-    const options = await this.staticOptions;
-    return { ...options, headers: { ...(options.headers as Record<string, string> | undefined) } };
+    if (this.rotatingCredentials) return this.kubeconfigOptions();
+    this.staticOptions ??= this.kubeconfigOptions();
+    // Shared, never modified: open() spreads it into each request with headers of its own.
+    return this.staticOptions;
+  }
+
+  private async kubeconfigOptions(): Promise<https.RequestOptions> {
+    const options: https.RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(options);
+    return options;
   }
 
   private async open(

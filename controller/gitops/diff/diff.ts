@@ -21,7 +21,14 @@ import { compileJqPath } from "./jq-path.js";
 import { parseJsonPointer, removePaths } from "./json-pointer.js";
 import { ownershipTree } from "./managed-fields.js";
 import { comparePair, dropForeignOwned, dropNulls, type Ownership } from "./normalize.js";
-import { cloneJson, groupOf, isPlainObject, type KubeObject, type ManagedFieldsEntry } from "./object.js";
+import {
+  cloneJson,
+  deepEqual,
+  groupOf,
+  isPlainObject,
+  type KubeObject,
+  type ManagedFieldsEntry,
+} from "./object.js";
 import { maskSecrets, normalizeSecretData } from "./secret.js";
 import { unifiedDiff } from "./unified.js";
 
@@ -115,16 +122,6 @@ function ownershipOf(
   };
 }
 
-/** JSON with object keys sorted, so key order never counts as a difference. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value ?? null, (_key, v: unknown) => {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
-    return sorted;
-  });
-}
-
 function yamlOf(obj: KubeObject | undefined): string {
   return obj === undefined ? "" : stringify(obj, { sortMapEntries: true, lineWidth: 0 });
 }
@@ -174,8 +171,8 @@ export function diffResource(
   }
 
   const [md, ml] = maskSecrets(nd, nl);
-  // Canonical JSON decides; YAML (costly for hundreds of resources per pass) only for shown diffs.
-  const modified = canonicalJson(md) !== canonicalJson(ml);
+  // Structural equality decides; YAML (costly for hundreds of resources per pass) only for shown diffs.
+  const modified = !deepEqual(md, ml);
   const result: DiffResult = { modified, normalizedDesired: md, normalizedLive: ml };
   result.patch = modified ? fastJsonPatch.compare(ml ?? {}, md ?? {}) : [];
   if (options.lines ?? true) {
