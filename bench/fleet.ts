@@ -16,8 +16,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
@@ -197,6 +197,25 @@ async function deleteRedisPrefix(prefix: string): Promise<void> {
   }
 }
 
+/** CPU milliseconds so far of the hub, the target hosts together, and the Redis server. */
+async function aroundCpuMs(
+  hub: ChildProcess,
+  hosts: ChildProcess[],
+): Promise<{ hub: number; targets: number; redis: number }> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+  try {
+    const info = await redis.info("cpu");
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\S+)`, "m").exec(info)?.[1] ?? 0);
+    return {
+      hub: processCpuMs(hub.pid),
+      targets: hosts.reduce((sum, h) => sum + processCpuMs(h.pid), 0),
+      redis: (field("used_cpu_sys") + field("used_cpu_user")) * 1000,
+    };
+  } finally {
+    redis.disconnect();
+  }
+}
+
 interface Result {
   config: string;
   seconds: number;
@@ -205,6 +224,27 @@ interface Result {
   requests: Map<string, number>;
   /** Applications queue: keys handed out × mean wait, and × mean work. */
   queue: string;
+  /** CPU seconds of what surrounds the controllers during the run: hub, target hosts, Redis. */
+  aroundMs: { hub: number; targets: number; redis: number };
+  /** CPU seconds the whole machine was busy during the run (every process, this one included). */
+  machineMs: number;
+}
+
+/** Busy CPU milliseconds of the whole machine since boot (from /proc/stat; 0 where there is none). */
+function machineBusyMs(): number {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8")
+      .split("\n")[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    // user nice system idle iowait irq softirq steal: everything but idle and iowait is busy.
+    const busy = fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!;
+    return (busy * 1000) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 /** Sums `slipway_kube_requests_total` over the replicas' /metrics, hub and targets apart. */
@@ -244,17 +284,72 @@ async function histogramMeans(replicas: Replica[], names: string[]): Promise<str
     .join(", ");
 }
 
-/** Counts Applications Synced and Healthy on the hub. */
-async function syncedApps(kubeconfig: string, cacheDir: string): Promise<{ total: number; synced: number }> {
-  const list = JSON.parse(
-    await kubectl(kubeconfig, cacheDir, ["get", "applications", "-n", NS, "-o", "json"]),
-  ) as {
-    items: { status?: { sync?: { status?: string }; health?: { status?: string } } }[];
+/**
+ * Follows the hub's Applications with one `kubectl get --watch` (a list, then a line per change)
+ * and resolves once `expected` of them are Synced and Healthy. Polling a full list of 500 apps
+ * every 250 ms would itself cost the hub and kubectl a large share of the two cores measured.
+ * A watch that ends early is opened again (its first lines list the current state).
+ */
+function waitForSynced(
+  kubeconfig: string,
+  cacheDir: string,
+  expected: number,
+  timeoutMs: number,
+): { done: Promise<void>; state: () => { total: number; synced: number }; stop: () => void } {
+  const apps = new Map<string, boolean>();
+  let child: ChildProcess | undefined;
+  let stopped = false;
+  const state = () => ({ total: apps.size, synced: [...apps.values()].filter(Boolean).length });
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timeout")), timeoutMs);
+    const open = () => {
+      child = spawn(
+        "kubectl",
+        [
+          "--kubeconfig",
+          kubeconfig,
+          "--cache-dir",
+          cacheDir,
+          "get",
+          "applications",
+          "-n",
+          NS,
+          "--watch",
+          "-o",
+          'jsonpath={.metadata.name} {.status.sync.status} {.status.health.status} {.metadata.deletionTimestamp}{"\\n"}',
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      let buffer = "";
+      child.stdout!.on("data", (chunk: Buffer) => {
+        buffer += chunk.toString();
+        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+          const [name, sync, health, deleting] = buffer.slice(0, nl).split(" ");
+          buffer = buffer.slice(nl + 1);
+          if (!name) continue;
+          if (deleting) apps.delete(name);
+          else apps.set(name, sync === "Synced" && health === "Healthy");
+        }
+        const now = state();
+        if (now.total === expected && now.synced === expected) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once("exit", () => {
+        if (!stopped) open();
+      });
+    };
+    open();
+  });
+  return {
+    done,
+    state,
+    stop: () => {
+      stopped = true;
+      child?.kill("SIGTERM");
+    },
   };
-  const synced = list.items.filter(
-    (a) => a.status?.sync?.status === "Synced" && a.status?.health?.status === "Healthy",
-  ).length;
-  return { total: list.items.length, synced };
 }
 
 /** Every target holds exactly APPS × RESOURCES ConfigMaps of this run. */
@@ -305,7 +400,7 @@ async function verifyTargets(clusters: Cluster[], dir: string, run: string): Pro
 async function runConfig(config: string, repoURL: string, dir: string, runIndex: number): Promise<Result> {
   const { clusters, hosts } = await startTargets(CLUSTERS);
   try {
-    return await runOn(config, clusters, repoURL, dir, runIndex);
+    return await runOn(config, clusters, hosts, repoURL, dir, runIndex);
   } finally {
     for (const host of hosts) host.kill("SIGTERM");
   }
@@ -314,6 +409,7 @@ async function runConfig(config: string, repoURL: string, dir: string, runIndex:
 async function runOn(
   config: string,
   clusters: Cluster[],
+  hosts: ChildProcess[],
   repoURL: string,
   dir: string,
   runIndex: number,
@@ -347,35 +443,44 @@ async function runOn(
     }
     await Promise.all(replicas.map(ready));
     const cpu0 = replicas.map((r) => processCpuMs(r.child.pid));
+    const around0 = await aroundCpuMs(hub.child, hosts);
+    const machine0 = machineBusyMs();
 
     const started = performance.now();
     await kubectl(hub.kubeconfig, cache, ["apply", "-f", "-"], JSON.stringify(applicationSet(run, repoURL)));
     const expected = clusters.length * APPS;
-    let last = { total: 0, synced: 0 };
-    for (;;) {
-      last = await syncedApps(hub.kubeconfig, cache);
-      if (last.total === expected && last.synced === expected) break;
-      if (performance.now() - started > TIMEOUT_MS) {
-        const apps = JSON.parse(
-          await kubectl(hub.kubeconfig, cache, ["get", "applications", "-n", NS, "-o", "json"]),
-        ) as { items: { status?: { sync?: { status?: string } } }[] };
-        const stuck = apps.items.find((a) => a.status?.sync?.status !== "Synced") ?? apps.items[0];
-        process.stderr.write(`an Application not synced:\n${JSON.stringify(stuck, null, 2)}\n`);
-        throw new Error(
-          `${config}: ${last.total} Applications, ${last.synced}/${expected} synced after ${TIMEOUT_MS / 1000} s; logs in ${runDir}/home-*/controller.log`,
-        );
-      }
-      await sleep(250);
+    const watch = waitForSynced(hub.kubeconfig, cache, expected, TIMEOUT_MS);
+    try {
+      await watch.done;
+    } catch {
+      const last = watch.state();
+      const apps = JSON.parse(
+        await kubectl(hub.kubeconfig, cache, ["get", "applications", "-n", NS, "-o", "json"]),
+      ) as { items: { status?: { sync?: { status?: string } } }[] };
+      const stuck = apps.items.find((a) => a.status?.sync?.status !== "Synced") ?? apps.items[0];
+      process.stderr.write(`an Application not synced:\n${JSON.stringify(stuck, null, 2)}\n`);
+      throw new Error(
+        `${config}: ${last.total} Applications, ${last.synced}/${expected} synced after ${TIMEOUT_MS / 1000} s; logs in ${runDir}/home-*/controller.log`,
+      );
+    } finally {
+      watch.stop();
     }
     const seconds = (performance.now() - started) / 1000;
     const cpuMs = replicas.map((r, i) => processCpuMs(r.child.pid) - cpu0[i]!);
+    const machineMs = machineBusyMs() - machine0;
+    const around1 = await aroundCpuMs(hub.child, hosts);
+    const aroundMs = {
+      hub: around1.hub - around0.hub,
+      targets: around1.targets - around0.targets,
+      redis: around1.redis - around0.redis,
+    };
     const requests = await requestCounts(replicas, new Set(clusters.map((c) => c.name)));
     const queue = await histogramMeans(replicas, [
       "slipway_workqueue_queue_duration_seconds",
       "slipway_workqueue_work_duration_seconds",
     ]);
     await verifyTargets(clusters, runDir, run);
-    return { config, seconds, cpuMs, requests, queue };
+    return { config, seconds, cpuMs, requests, queue, aroundMs, machineMs };
   } finally {
     await Promise.all(
       replicas.map(
@@ -414,7 +519,10 @@ async function main(): Promise<void> {
       `  ${config === "mem" ? "in-memory queue, 1 process" : `Redis queue, ${config} replica(s)`}: ` +
         `${result.seconds.toFixed(1)} s (controller CPU ${result.cpuMs.map((c) => (c / 1000).toFixed(1)).join(" + ")} s; ` +
         `API requests per app: ${[...result.requests].map(([k, n]) => `${k} ${(n / (CLUSTERS * APPS)).toFixed(1)}`).join(", ")}; ` +
-        `applications queue: ${result.queue})\n`,
+        `applications queue: ${result.queue}; ` +
+        `CPU around: hub ${(result.aroundMs.hub / 1000).toFixed(1)} s, targets ${(result.aroundMs.targets / 1000).toFixed(1)} s, ` +
+        `Redis ${(result.aroundMs.redis / 1000).toFixed(1)} s; ` +
+        `machine busy ${(result.machineMs / 1000).toFixed(1)} s of ${(result.seconds * cpus().length).toFixed(1)} s)\n`,
     );
   }
   const one = results.find((r) => r.config === "1");
