@@ -47,6 +47,7 @@ import { noQueueMetrics, type QueueMetrics, queueMetrics } from "./metrics.js";
 import { DEFAULT_BACKOFF } from "./rate-limiter.js";
 import {
   ADD,
+  ADD_MANY,
   DONE,
   EPOCH,
   MAINTAIN,
@@ -370,8 +371,59 @@ export class BullMQQueue implements WorkQueue {
     this.timers.push(this.clock.setTimer(tick, ms));
   }
 
+  /** Immediate adds waiting for this tick's batch; each caller's promise settles with it. */
+  private pendingAdds: Map<string, { resolve: () => void; reject: (error: unknown) => void }[]> | undefined;
+
+  /**
+   * An immediate add joins the batch sent at the end of this tick (one script call for all of
+   * them, each key once): watch events arrive in bursts, and a round trip per event would cost
+   * more CPU than the reconcile it triggers.
+   */
+  private addNow(key: string): Promise<void> {
+    if (this.disconnected) return Promise.resolve();
+    if (!this.pendingAdds) {
+      this.pendingAdds = new Map();
+      setImmediate(() => void this.flushAdds());
+    }
+    const waiting = this.pendingAdds.get(key) ?? [];
+    this.pendingAdds.set(key, waiting);
+    return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+  }
+
+  private async flushAdds(): Promise<void> {
+    const batch = this.pendingAdds;
+    this.pendingAdds = undefined;
+    if (!batch) return;
+    const settle = (error?: unknown) => {
+      for (const waiting of batch.values())
+        for (const w of waiting) error === undefined ? w.resolve() : w.reject(error);
+    };
+    if (this.disconnected) return settle();
+    const args: (string | number)[] = [this.keys.channel, this.groupOf ? 1 : 0];
+    for (const key of batch.keys()) {
+      args.push(key);
+      if (this.groupOf) args.push(this.groupOf(key) ?? "");
+    }
+    let reply: unknown;
+    try {
+      reply = await ADD_MANY.run(this.redis, this.keys.all, args);
+    } catch (error) {
+      // The keys are gone until a refill brings them back; ask for one when Redis answers again.
+      this.addFailed = true;
+      return settle(error);
+    }
+    const [added, depth] = numbers(reply, 2);
+    for (let i = 0; i < added; i++) {
+      this.metrics.added();
+      this.wakeOne();
+    }
+    this.metrics.depth(depth);
+    settle();
+  }
+
   private async schedule(key: string, delayMs: number): Promise<void> {
     if (this.disconnected) return;
+    if (delayMs <= 0) return this.addNow(key);
     let reply: unknown;
     try {
       const label = this.groupOf ? [this.groupOf(key) ?? ""] : [];

@@ -159,6 +159,34 @@ describe.skipIf(!available)("BullMQQueue on Redis", () => {
     for (const k of ["a", "b", "c"]) await q.done(k);
   });
 
+  it("sends the adds of one tick to Redis as one script call, each key once and in order", async () => {
+    const groupOf = (key: string) => (key === "c" ? "" : `cluster/${key}/`);
+    const connection = connectRedis();
+    const q = replica({ groupOf, connection });
+    const ready = queueKeys(prefix, "apps").key("ready");
+    // Script calls naming an added key (start-up's epoch check names none).
+    let calls = 0;
+    const evalsha = connection.evalsha.bind(connection);
+    connection.evalsha = ((...args: (string | number)[]) => {
+      if (args.some((a) => typeof a === "string" && /^[a-e]$/.test(a))) calls++;
+      return evalsha(...(args as [string, number]));
+    }) as typeof connection.evalsha;
+    await Promise.all(["a", "b", "a", "c", "b"].map((k) => q.add(k)));
+    expect(calls).toBe(1);
+    await Promise.all([q.add("d"), q.addAfter("e", 60_000)]);
+    expect(calls).toBe(3); // the delayed add is not batched
+    expect(await q.len()).toBe(4);
+    expect(await admin.lrange(ready, 0, -1)).toEqual(["a", "b", "c", "d"]);
+    expect(await admin.hgetall(queueKeys(prefix, "apps").key("labels"))).toEqual({
+      a: "cluster/a/",
+      b: "cluster/b/",
+      d: "cluster/d/",
+      e: "cluster/e/",
+    });
+    await q.shutdown();
+    connection.disconnect();
+  });
+
   it("never hands a key being processed to another replica, and queues it again once done", async () => {
     const one = replica();
     const two = replica();
