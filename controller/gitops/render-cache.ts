@@ -4,9 +4,15 @@
  * repo-server, for 24 h). A commit is immutable, so an entry never goes stale; entries leave by
  * least-recent use. Failures are cached briefly too (a broken commit stays broken, but a missing
  * tool may be installed), so an app in error retrying with backoff does not render again and again.
+ *
+ * Only Helm reads the app's name and destination namespace (release name, `--namespace`), so a
+ * directory, Kustomize or Jsonnet render is also kept under a key without them and shared by every
+ * app of the same source: an ApplicationSet's 500 apps of one path render once, not 500 times.
+ * The duplicate check, which does depend on the destination namespace, runs again per request.
  */
 import { createHash } from "node:crypto";
 import type { ApplicationSource } from "../../api/v1alpha1/application.js";
+import { assertNoDuplicates } from "./render/manifests.js";
 import { render } from "./render/render.js";
 import type { RenderOptions, RenderResult } from "./render/types.js";
 import { normalizeRepoURL, type RepoCache } from "./source/repo-cache.js";
@@ -53,9 +59,18 @@ export class RenderCache {
 
   /** The cache key: everything that can change the output. */
   keyOf(req: RenderRequest): string {
+    return this.key(req, [req.appName, req.namespace ?? ""]);
+  }
+
+  /** The key of a render that does not depend on the app's name and namespace (not Helm). */
+  private sharedKeyOf(req: RenderRequest): string {
+    return `${this.key(req, [])}:any-app`;
+  }
+
+  private key(req: RenderRequest, app: string[]): string {
     const { repoURL: _r, targetRevision: _t, ...params } = req.source;
     const hash = createHash("sha256")
-      .update(JSON.stringify([params, req.appName, req.namespace ?? ""]))
+      .update(JSON.stringify([params, ...app]))
       .digest("hex")
       .slice(0, 16);
     return `${normalizeRepoURL(req.source.repoURL)}@${req.sha}:${hash}`;
@@ -63,6 +78,15 @@ export class RenderCache {
 
   /** The rendered manifests (throws the render's typed error). `fresh` skips the cache (hard refresh). */
   async render(req: RenderRequest, options: { fresh?: boolean } = {}): Promise<RenderResult> {
+    const shared = options.fresh ? undefined : this.entries.get(this.sharedKeyOf(req))?.result;
+    if (shared) {
+      this.store(this.sharedKeyOf(req), { result: shared, at: this.now() });
+      assertNoDuplicates(
+        shared.objects.map((object, i) => ({ object, origin: shared.origins[i]! })),
+        req.namespace,
+      );
+      return shared;
+    }
     const key = this.keyOf(req);
     const hit = options.fresh ? undefined : this.entries.get(key);
     if (hit) {
@@ -79,6 +103,7 @@ export class RenderCache {
         .then(
           (result) => {
             this.store(key, { result, at: this.now() });
+            if (result.type !== "Helm") this.store(this.sharedKeyOf(req), { result, at: this.now() });
             return result;
           },
           (error: unknown) => {

@@ -3,7 +3,7 @@
  * discovery that notices new CRDs), and shared informers through adds, updates, deletes,
  * dropped watches and 410 Gone.
  */
-import type { KubernetesObject, V1ConfigMap } from "@kubernetes/client-node";
+import { KubeConfig, type KubernetesObject, type V1ConfigMap } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterClient, type RequestRecord } from "../../controller/kube/cluster-client.js";
@@ -126,6 +126,40 @@ describe("ClusterClient", () => {
     await client.dynamic.resource("example.dev/v1", "Widget");
     await client.dynamic.resource("v1", "ConfigMap");
     expect(requests.length).toBe(before);
+  });
+
+  it("trusts only the kubeconfig's CA, and reuses connections across concurrent requests", async () => {
+    // A CA the sandbox's certificate was not issued by: every request must fail verification.
+    const other = await startCluster("kube-other-ca");
+    try {
+      const wrong = new KubeConfig();
+      wrong.loadFromString(cluster.kc.exportConfig());
+      const otherCa = other.kc.getCurrentCluster()!.caData!;
+      wrong.clusters = wrong.clusters.map((c) => ({ ...c, caData: otherCa, caFile: undefined }));
+      const untrusting = new ClusterClient(wrong);
+      await expect(untrusting.request("GET", "/api/v1/namespaces")).rejects.toThrow(
+        /certificate|self.signed|issuer/i,
+      );
+      untrusting.close();
+    } finally {
+      await other.stop();
+    }
+    const pooled = new ClusterClient(cluster.kc);
+    const ports = new Set<number>();
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(
+        Array.from({ length: 4 }, () => pooled.request("GET", "/api/v1/namespaces").then(() => undefined)),
+      );
+    }
+    // Sockets the agent holds after the rounds: at most one per request in flight, reused.
+    const agent = await (
+      pooled as unknown as { sharedAgent(): Promise<import("node:https").Agent> }
+    ).sharedAgent();
+    for (const list of Object.values(agent.freeSockets))
+      for (const socket of list ?? []) ports.add(socket.localPort ?? 0);
+    expect(ports.size).toBeGreaterThan(0);
+    expect(ports.size).toBeLessThanOrEqual(4);
+    pooled.close();
   });
 
   it("exports request metrics per cluster, method and code", async () => {

@@ -132,6 +132,11 @@ interface RepoState {
   trees: Map<string, number>;
   treesInFlight: Map<string, Promise<string>>;
   treesScanned?: Promise<void>;
+  /**
+   * Commits seen in the object store: a ref check that finds its tip here needs no object read
+   * (500 apps on one branch resolve it 500 times per commit). Objects are never removed from it.
+   */
+  present: Set<string>;
 }
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
@@ -316,7 +321,10 @@ export class RepoCache {
     const match = matchRef(refs, revision);
     if (match) {
       const gitdir = await this.ready(st, repoURL);
-      if (await hasCommit(gitdir, match.sha)) return { repoURL, revision, sha: match.sha, ref: match.ref };
+      if (st.present.has(match.sha) || (await hasCommit(gitdir, match.sha))) {
+        st.present.add(match.sha);
+        return { repoURL, revision, sha: match.sha, ref: match.ref };
+      }
       if (st.kind === "file") throw new RevisionNotFoundError(repoURL, revision);
       const sha = await this.fetchRef(st, repoURL, match.ref, match.sha);
       return { repoURL, revision, sha, ref: match.ref };
@@ -421,6 +429,7 @@ export class RepoCache {
       fetches: new Map(),
       trees: new Map(),
       treesInFlight: new Map(),
+      present: new Set(),
     };
     this.repos.set(key, st);
     return st;
