@@ -42,12 +42,13 @@ export function processCpuMs(pid: number | undefined): number {
  */
 export async function startSandbox(
   dir: string,
-  options: { faults?: string } = {},
+  options: { faults?: string; nodeArgs?: string[] } = {},
 ): Promise<{ child: ChildProcess; kubeconfig: string }> {
   const kubeconfig = join(dir, "kubeconfig");
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       CLI,
       "sandbox",
       "up",

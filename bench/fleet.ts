@@ -36,6 +36,12 @@ const NS = "slipway-system";
 const PER_HOST = 13;
 const TIMEOUT_MS = env("FLEET_TIMEOUT_S", 600) * 1000;
 
+/** FLEET_CPU_PROF=DIR: every process started here writes a V8 CPU profile to DIR/ROLE when it exits. */
+function profileArgs(role: string): string[] {
+  const dir = process.env.FLEET_CPU_PROF;
+  return dir ? ["--cpu-prof", "--cpu-prof-dir", join(dir, role)] : [];
+}
+
 interface Cluster {
   name: string;
   server: string;
@@ -50,9 +56,13 @@ async function startTargets(count: number): Promise<{ clusters: Cluster[]; hosts
   const batches: Promise<Cluster[]>[] = [];
   for (let start = 0, h = 0; start < count; start += PER_HOST, h++) {
     const n = Math.min(PER_HOST, count - start);
-    const child = spawn(process.execPath, [script, String(n), String(LATENCY_MS), `target-${h}`], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...profileArgs("targets"), script, String(n), String(LATENCY_MS), `target-${h}`],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     hosts.push(child);
     batches.push(
       new Promise((resolve, reject) => {
@@ -133,8 +143,7 @@ function startController(
   redisPrefix: string | undefined,
 ): Promise<Replica> {
   const args = [
-    // FLEET_CPU_PROF=DIR: each controller writes a V8 CPU profile there when it exits.
-    ...(process.env.FLEET_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.FLEET_CPU_PROF] : []),
+    ...profileArgs("controller"),
     CLI,
     "controller",
     "--kubeconfig",
@@ -422,7 +431,7 @@ async function runOn(
       { verbs: ["get", "list", "create", "update", "patch", "delete"], latencyMs: LATENCY_MS },
     ]),
   );
-  const hub = await startSandbox(runDir, { faults });
+  const hub = await startSandbox(runDir, { faults, nodeArgs: profileArgs("hub") });
   const cache = join(runDir, "kube-cache");
   const run = `r${runIndex}`;
   const prefix = config === "mem" ? undefined : `slipway-bench-${randomBytes(4).toString("hex")}`;

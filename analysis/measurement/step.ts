@@ -4,6 +4,7 @@
  * metrics and the run, trims old measurements, and says when it wants to be called again. All
  * state is in the returned status: a new controller continues exactly where a killed one stopped.
  */
+import { cloneJson } from "../../api/json.js";
 import type {
   AnalysisPhase,
   AnalysisRunSpec,
@@ -171,9 +172,7 @@ async function takeMeasurement(
       outcome = await opts.measure(metric, opts.signal, { ordinal });
     }
     if (isInFlight(outcome)) {
-      const m: Measurement = resuming
-        ? structuredClone(resuming)
-        : { phase: "Running", startedAt, metadata: {} };
+      const m: Measurement = resuming ? cloneJson(resuming) : { phase: "Running", startedAt, metadata: {} };
       m.metadata = { ...m.metadata, ...outcome.metadata };
       const message = redact(outcome.message, secrets);
       if (message !== undefined) m.message = message;
@@ -231,7 +230,7 @@ async function terminateInFlight(
   await Promise.all(
     open.map(async ({ metric, result }) => {
       const last = inFlightOf(result)!;
-      const m = structuredClone(last);
+      const m = cloneJson(last);
       try {
         await opts.terminate?.(metric, last, opts.signal);
         m.phase = "Successful";
@@ -267,7 +266,7 @@ export async function stepRun(run: RunLike, opts: StepOptions): Promise<StepResu
   if (before && isCompleted(before.phase)) return { status: before, changed: false };
 
   const now = opts.clock.now();
-  const status: AnalysisRunStatus = before ? structuredClone(before) : { phase: "Pending" };
+  const status: AnalysisRunStatus = before ? cloneJson(before) : { phase: "Pending" };
   status.metricResults ??= [];
   status.startedAt ??= iso(now);
   const results = status.metricResults;

@@ -3,9 +3,11 @@
  * `syncPolicy.applicationsSync`, and a RollingSync strategy that triggers syncs step by step.
  * A generator error or an invalid result never deletes what was generated before.
  */
+
 import type { KubernetesObject } from "@kubernetes/client-node";
 import pino, { type Logger } from "pino";
 import type { Registry } from "prom-client";
+import { cloneJson } from "../../api/json.js";
 import type { Application } from "../../api/v1alpha1/application.js";
 import type {
   ApplicationSet,
@@ -133,7 +135,7 @@ export class ApplicationSetReconciler implements Reconciler {
       this.upToDate.delete(key);
       return {};
     }
-    const set = structuredClone(cached);
+    const set = cloneJson(cached);
     const owned = this.deps.apps.list(namespace).filter((a) => ownedBy(a, set));
     if (set.metadata.deletionTimestamp) {
       if (set.spec.syncPolicy?.preserveResourcesOnDeletion) await this.stripFinalizers(owned);

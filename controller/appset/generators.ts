@@ -2,9 +2,11 @@
  * ApplicationSet generators as pure functions of their inputs: the cluster list and a Git
  * checkout come in through `GeneratorContext`, so unit tests feed plain data.
  */
+
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join, posix } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { cloneJson } from "../../api/json.js";
 import type {
   ApplicationSetGenerator,
   ClusterGenerator,
@@ -78,7 +80,7 @@ export function listParams(gen: ListGenerator, ctx: Pick<GeneratorContext, "goTe
     if (e === null || typeof e !== "object" || Array.isArray(e)) {
       throw new GeneratorError(`list: element ${i} is not an object`);
     }
-    out.push(ctx.goTemplate ? structuredClone(e as Params) : flattenParams(e as Params));
+    out.push(ctx.goTemplate ? cloneJson(e as Params) : flattenParams(e as Params));
   }
   return out;
 }
@@ -196,7 +198,7 @@ export async function gitParamsFromTree(
         if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
           throw new GeneratorError(`git: ${f} is not an object or a list of objects`);
         }
-        const own = goTemplate ? structuredClone(doc as Params) : flattenParams(doc as Params);
+        const own = goTemplate ? cloneJson(doc as Params) : flattenParams(doc as Params);
         out.push(withValues({ ...own, ...pathParams(dir, gen.pathParamPrefix, goTemplate, basename(f)) }));
       }
     }
@@ -229,7 +231,7 @@ function combine(a: Params, b: Params, goTemplate: boolean): Params {
     }
     return { ...a, ...b };
   }
-  return { ...structuredClone(a), ...structuredClone(b) };
+  return { ...cloneJson(a), ...cloneJson(b) };
 }
 
 export async function matrixParams(gen: MatrixGenerator, ctx: GeneratorContext): Promise<Params[]> {

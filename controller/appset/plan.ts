@@ -2,7 +2,9 @@
  * From parameter sets to Applications, and from desired + existing Applications to writes,
  * per `syncPolicy.applicationsSync`. Pure: no client, no clock.
  */
+
 import { parse as parseYaml } from "yaml";
+import { cloneJson } from "../../api/json.js";
 import type { Application } from "../../api/v1alpha1/application.js";
 import type { ApplicationSet, ApplicationsSyncPolicy } from "../../api/v1alpha1/applicationset.js";
 import { API_VERSION } from "../../api/v1alpha1/common.js";
@@ -32,7 +34,7 @@ export function renderApplications(set: ApplicationSet, generated: readonly Gene
     const entry = set.spec.generators[g.generatorIndex];
     const template = entry ? deepMerge(set.spec.template, generatorTemplate(entry)) : set.spec.template;
     for (const params of g.params) {
-      let t = renderValue(structuredClone(template), params, goTemplate);
+      let t = renderValue(cloneJson(template), params, goTemplate);
       if (set.spec.templatePatch) {
         const patchText = renderString(set.spec.templatePatch, params, goTemplate);
         let patch: unknown;

@@ -3,6 +3,7 @@
  * such as `path.basename` or `metadata.labels.env`) and, with `goTemplate: true`, the basic
  * `{{.param}}` / `{{.path.basename}}` lookups into nested parameters.
  */
+import { cloneJson } from "../../api/json.js";
 
 /** One parameter set: flat string values (fasttemplate) or nested JSON (goTemplate). */
 export type Params = Record<string, unknown>;
@@ -81,12 +82,12 @@ export function deepMerge<T>(base: T, over: unknown): T {
     typeof over !== "object" ||
     Array.isArray(over)
   ) {
-    return structuredClone(over) as T;
+    return cloneJson(over) as T;
   }
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const [k, v] of Object.entries(over as Record<string, unknown>)) {
     if (v === undefined) continue;
-    out[k] = k in out ? deepMerge(out[k], v) : structuredClone(v);
+    out[k] = k in out ? deepMerge(out[k], v) : cloneJson(v);
   }
   return out as T;
 }

@@ -10,8 +10,10 @@
  * controller last looked. Rewriting every status every resync just to move a timestamp would cost
  * one write per app per resync (and wake every watcher of Applications) for no information.
  */
+
 import { performance } from "node:perf_hooks";
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { cloneJson } from "../../api/json.js";
 import type {
   Application,
   ApplicationCondition,
@@ -110,7 +112,7 @@ export class AppRun implements OperationHost {
     this.name = app.metadata.name!;
     this.key = keyOf(app.metadata.namespace, this.name);
     this.initial = app.status;
-    this.status = structuredClone(app.status ?? {});
+    this.status = cloneJson(app.status ?? {});
     this.memo = deps.memo(this.key);
   }
 

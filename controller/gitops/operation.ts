@@ -20,11 +20,13 @@
  *   the last two writes finds a running operation without `app.operation`, re-evaluates it from the
  *   recorded results, and records the same ending — so no history entry is lost or doubled.
  */
+
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { formatDuration, parseDuration } from "../../analysis/duration.js";
+import { cloneJson } from "../../api/json.js";
 import type {
   Application,
   ApplicationSource,
@@ -202,7 +204,7 @@ export async function processOperation(h: OperationHost): Promise<OperationOutco
 
 /** Records a new operation as Running with its resolved commit. False when it ended at once. */
 async function startOperation(h: OperationHost): Promise<boolean> {
-  const op = structuredClone(h.app.operation!);
+  const op = cloneJson(h.app.operation!);
   const source = op.sync?.source ?? h.app.spec.source ?? h.app.spec.sources?.[0];
   const state: OperationState = {
     operation: op,

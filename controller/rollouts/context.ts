@@ -5,7 +5,9 @@
  * ordered actions, the new status and the events — which the reconciler then carries out and
  * persists once. Nothing in here does I/O.
  */
+
 import type { V1Deployment, V1Pod, V1ReplicaSet, V1Service } from "@kubernetes/client-node";
+import { cloneJson } from "../../api/json.js";
 import type { AnalysisTemplateSpec } from "../../api/v1alpha1/analysis.js";
 import type {
   HeaderRoutingMatch,
@@ -134,7 +136,7 @@ export class PlanBuilder {
 
   constructor(readonly ctx: RolloutContext) {
     this.old = ctx.rollout.status ?? {};
-    this.status = structuredClone(this.old);
+    this.status = cloneJson(this.old);
   }
 
   get rollout(): RolloutObject {

@@ -6,6 +6,7 @@
  * undefined dropped), so the same template always gives the same hash whatever the key order of
  * the manifest or the process that computes it: that is what makes ReplicaSet names resumable.
  */
+import { cloneJson } from "../../api/json.js";
 
 const SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
@@ -43,7 +44,7 @@ export function safeEncode(text: string): string {
  * ReplicaSet's template gives the same value as hashing the Rollout's.
  */
 export function podTemplateHash(template: unknown, collisionCount?: number): string {
-  const copy = structuredClone(template ?? {}) as { metadata?: { labels?: Record<string, string> } };
+  const copy = cloneJson(template ?? {}) as { metadata?: { labels?: Record<string, string> } };
   if (copy.metadata?.labels) {
     delete copy.metadata.labels["rollouts-pod-template-hash"];
     if (Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels;

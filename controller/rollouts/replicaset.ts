@@ -4,7 +4,9 @@
  * scale-down deadlines of old sets (persisted on the ReplicaSet, so a restarted controller keeps
  * them); revision history; and the canary/stable (active/preview) pod metadata.
  */
+
 import type { V1ReplicaSet } from "@kubernetes/client-node";
+import { cloneJson } from "../../api/json.js";
 import type { PodTemplateMetadata } from "../../api/v1alpha1/common.js";
 import {
   POD_HASH_LABEL,
@@ -87,7 +89,7 @@ export function newReplicaSetObject(
 ): V1ReplicaSet {
   const ro = ctx.rollout;
   const hash = ctx.podHash;
-  const template = structuredClone(ctx.template!);
+  const template = cloneJson(ctx.template!);
   const tplLabels = { ...(template.metadata?.labels ?? {}), [POD_HASH_LABEL]: hash };
   const podLabels = { ...mergeMetadata(tplLabels, role?.labels), [POD_HASH_LABEL]: hash };
   const podAnnotations = mergeMetadata(template.metadata?.annotations, role?.annotations);
@@ -106,9 +108,7 @@ export function newReplicaSetObject(
       replicas,
       ...(ro.spec.minReadySeconds ? { minReadySeconds: ro.spec.minReadySeconds } : {}),
       selector: {
-        ...(selector.matchExpressions
-          ? { matchExpressions: structuredClone(selector.matchExpressions) }
-          : {}),
+        ...(selector.matchExpressions ? { matchExpressions: cloneJson(selector.matchExpressions) } : {}),
         matchLabels: { ...(selector.matchLabels ?? {}), [POD_HASH_LABEL]: hash },
       },
       template: {

@@ -3,7 +3,9 @@
  * and namespace lifecycle. The HTTP server and the simulated controllers both call this class,
  * so every write, whoever makes it, is treated the same way a real API server would treat it.
  */
+
 import { randomUUID } from "node:crypto";
+import { cloneJson } from "../../api/json.js";
 import { DNS_LABEL_KINDS, GENERATION_KINDS } from "./builtin-resources.js";
 import { admitCustomObject, crdStatus, servedResourcesOf, validateCrd } from "./crd.js";
 import { allocateClusterIP, applyBuiltinDefaults } from "./defaults.js";
@@ -124,7 +126,7 @@ export class SandboxCore implements SandboxApi {
           crd.metadata.name!,
         )
       ) {
-        this.createIn(crdResource, undefined, structuredClone(crd), { fieldManager: "sandbox" });
+        this.createIn(crdResource, undefined, cloneJson(crd), { fieldManager: "sandbox" });
       }
     }
     const ns = this.served({ group: "", version: "v1", resource: "namespaces" });
@@ -181,7 +183,7 @@ export class SandboxCore implements SandboxApi {
       resource.namespaced ? namespace : undefined,
       name,
     );
-    return object ? structuredClone(this.present(resource, object)) : undefined;
+    return object ? cloneJson(this.present(resource, object)) : undefined;
   }
 
   /** Lists stored objects (not cloned: callers must not mutate them). */
@@ -198,7 +200,7 @@ export class SandboxCore implements SandboxApi {
 
   list(gvr: GroupVersionResource, options: ListOptions = {}): KubeObject[] {
     const resource = this.served(gvr);
-    return this.listRaw(resource, options).map((o) => structuredClone(this.present(resource, o)));
+    return this.listRaw(resource, options).map((o) => cloneJson(this.present(resource, o)));
   }
 
   subscribe(
@@ -211,7 +213,7 @@ export class SandboxCore implements SandboxApi {
       const [group, plural] = splitCollection(event.collection);
       const resource = this.resourceForCollection(group, plural);
       if (!resource) return;
-      listener({ type: event.type, object: structuredClone(event.object) }, resource);
+      listener({ type: event.type, object: cloneJson(event.object) }, resource);
     });
   }
 
@@ -225,18 +227,16 @@ export class SandboxCore implements SandboxApi {
 
   create(gvr: GroupVersionResource, object: KubeObject, options: WriteOptions = {}): KubeObject {
     const resource = this.served(gvr);
-    return structuredClone(
-      this.createIn(resource, object.metadata.namespace, structuredClone(object), options),
-    );
+    return cloneJson(this.createIn(resource, object.metadata.namespace, cloneJson(object), options));
   }
 
   update(gvr: GroupVersionResource, object: KubeObject, options: WriteOptions = {}): KubeObject {
     const resource = this.served(gvr);
-    const body = structuredClone(object);
+    const body = cloneJson(object);
     if (options.subresource === "scale") {
       return this.updateScale(resource, object.metadata.namespace, object.metadata.name!, body, options);
     }
-    return structuredClone(
+    return cloneJson(
       this.updateIn(
         resource,
         object.metadata.namespace,
@@ -257,7 +257,7 @@ export class SandboxCore implements SandboxApi {
     options: PatchOptions = {},
   ): KubeObject {
     const resource = this.served(gvr);
-    return structuredClone(this.patchIn(resource, namespace, name, type, body, options, options.subresource));
+    return cloneJson(this.patchIn(resource, namespace, name, type, body, options, options.subresource));
   }
 
   delete(
@@ -268,7 +268,7 @@ export class SandboxCore implements SandboxApi {
   ): KubeObject | undefined {
     const resource = this.served(gvr);
     const result = this.deleteIn(resource, namespace, name, options);
-    return result ? structuredClone(result) : undefined;
+    return result ? cloneJson(result) : undefined;
   }
 
   recordEvent(involved: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void {
@@ -736,7 +736,7 @@ export class SandboxCore implements SandboxApi {
     let next: KubeObject;
     if (subresource === "status") {
       // A status write changes status only (and finalizers never).
-      next = { ...structuredClone(existing), status: object.status };
+      next = { ...cloneJson(existing), status: object.status };
     } else {
       next = object;
       next.metadata = {
@@ -767,7 +767,7 @@ export class SandboxCore implements SandboxApi {
         delete next.metadata.deletionTimestamp;
         delete next.metadata.deletionGracePeriodSeconds;
       }
-      if (resource.subresources.status) next.status = structuredClone(existing.status);
+      if (resource.subresources.status) next.status = cloneJson(existing.status);
       else if (next.status === undefined && existing.status !== undefined && resource.kind === "Namespace")
         next.status = existing.status;
       if (resource.kind === "Service" && resource.group === "" && isObj(next.spec) && isObj(existing.spec)) {
@@ -892,7 +892,7 @@ export class SandboxCore implements SandboxApi {
     body: unknown,
     isScale: boolean,
   ): KubeObject {
-    const base = structuredClone(target);
+    const base = cloneJson(target);
     switch (type) {
       case "json":
         if (!Array.isArray(body)) throw badRequest("json patch must be a JSON array of operations");
@@ -979,7 +979,7 @@ export class SandboxCore implements SandboxApi {
         "the object has been modified; please apply your changes to the latest version and try again",
       );
     }
-    const next = structuredClone(existing);
+    const next = cloneJson(existing);
     setPath(next, sub.specReplicasPath, replicas);
     delete next.metadata.resourceVersion;
     this.updateIn(resource, namespace, name, next, ctx);
@@ -1028,7 +1028,7 @@ export class SandboxCore implements SandboxApi {
       if (existing.metadata.deletionTimestamp) {
         return this.present(resource, existing);
       }
-      const next = structuredClone(existing);
+      const next = cloneJson(existing);
       next.metadata.deletionTimestamp = this.timestamp();
       next.metadata.deletionGracePeriodSeconds = 0;
       next.metadata.finalizers = finalizers;
@@ -1058,7 +1058,7 @@ export class SandboxCore implements SandboxApi {
         const depResource = this.resourceForCollection(...splitCollection(dep.collection));
         if (!depResource) continue;
         const refs = (dep.object.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
-        const next = structuredClone(dep.object);
+        const next = cloneJson(dep.object);
         next.metadata.ownerReferences = refs.length > 0 ? refs : undefined;
         delete next.metadata.resourceVersion;
         this.updateIn(depResource, next.metadata.namespace, next.metadata.name!, next, {
@@ -1090,7 +1090,7 @@ export class SandboxCore implements SandboxApi {
   ): void {
     const current = this.store.get(collection, object.metadata.namespace, object.metadata.name!);
     if (!current || current.metadata.uid !== object.metadata.uid) return;
-    const next = structuredClone(current);
+    const next = cloneJson(current);
     next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f) => f !== finalizer);
     if (next.metadata.finalizers.length === 0) delete next.metadata.finalizers;
     delete next.metadata.resourceVersion;

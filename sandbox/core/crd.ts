@@ -2,7 +2,9 @@
  * CustomResourceDefinitions: turning a CRD into served resources, and validating, pruning and
  * defaulting custom objects by the CRD's openAPIV3Schema, as the API server does.
  */
+
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { cloneJson } from "../../api/json.js";
 import { invalid, type StatusCause } from "./errors.js";
 import type { PrinterColumn, ServedResource } from "./registry.js";
 import type { KubeObject } from "./types.js";
@@ -267,7 +269,7 @@ function pruneAndDefault(value: unknown, schema: Obj, path: string, unknown: str
     for (const [key, propSchema] of Object.entries(properties)) {
       if (!isObj(propSchema)) continue;
       if (value[key] === undefined && propSchema.default !== undefined)
-        value[key] = structuredClone(propSchema.default);
+        value[key] = cloneJson(propSchema.default);
     }
   }
   for (const key of Object.keys(value)) {

@@ -3,6 +3,7 @@
  * sandbox/schema: patch types, server-side apply, managedFields and unknown-field detection,
  * each given the resource's structural schema.
  */
+import { cloneJson } from "../../api/json.js";
 import { ConflictError, PatchError } from "../patch/errors.js";
 import { applyJsonPatch } from "../patch/json-patch.js";
 import { updateManagedFields } from "../patch/managed-fields.js";
@@ -89,7 +90,7 @@ export function apply(
   return translate(resource, args.applied.metadata?.name ?? "", () => {
     const result = serverSideApply({
       // The result may share subtrees with `live`; give it a copy so the stored object stays untouched.
-      live: args.live ? structuredClone(args.live) : undefined,
+      live: args.live ? cloneJson(args.live) : undefined,
       applied: args.applied,
       manager: args.manager,
       force: args.force,

@@ -6,6 +6,7 @@
  * a queue, and reconcile each key from the *current* state of the store (level-based), so a burst
  * of watch events collapses into one pass and a missed event is repaired by the next one.
  */
+import { cloneJson } from "../../api/json.js";
 import { ApiError } from "../core/errors.js";
 import { formatLabelSelector, matchesSelectorObject } from "../core/selectors.js";
 import type {
@@ -452,7 +453,7 @@ export function podFromTemplate(
   naming: { name: string } | { generateName: string },
   extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
 ): KubeObject {
-  const t = isObj(template) ? structuredClone(template) : {};
+  const t = isObj(template) ? cloneJson(template) : {};
   const meta = isObj(t.metadata) ? t.metadata : {};
   const labels = { ...((meta.labels as Record<string, string> | undefined) ?? {}), ...extra.labels };
   const annotations = {

@@ -6,6 +6,7 @@
  * recreate.go, progress.go and util/deployment_util.go):
  * https://github.com/kubernetes/kubernetes/tree/v1.32.0/pkg/controller/deployment
  */
+import { cloneJson } from "../../api/json.js";
 import { jsonEqual } from "../core/api.js";
 import { ApiError } from "../core/errors.js";
 import type { GroupVersionResource, KubeObject, SandboxApi, WatchEvent } from "../core/types.js";
@@ -136,7 +137,7 @@ function hasProgressDeadline(d: KubeObject): boolean {
 /** The template without the pod-template-hash label: what two ReplicaSets are compared by. */
 function templateWithoutHash(template: unknown): unknown {
   if (!isObj(template)) return template;
-  const t = structuredClone(template);
+  const t = cloneJson(template);
   const meta = isObj(t.metadata) ? t.metadata : undefined;
   if (meta && isObj(meta.labels)) {
     delete meta.labels[POD_TEMPLATE_HASH];
@@ -334,7 +335,7 @@ export class DeploymentController extends Controller {
     const maxOldRevision = Math.max(0, ...oldRSs.map(revisionOf));
     const newRevision = String(maxOldRevision + 1);
     if (existing) {
-      const copy = structuredClone(existing);
+      const copy = cloneJson(existing);
       const annotationsChanged = this.setNewReplicaSetAnnotations(s.d, copy, newRevision, true);
       const minReady = asInt(s.d.spec?.minReadySeconds, 0);
       const minReadyChanged = asInt(copy.spec?.minReadySeconds, 0) !== minReady;
@@ -345,7 +346,7 @@ export class DeploymentController extends Controller {
         newRS = this.api.update(GVR.replicaSets, copy, { fieldManager: CONTROLLER_MANAGER });
         this.replace(s, newRS);
       }
-      const status: DeploymentStatus = structuredClone(s.d.status ?? {});
+      const status: DeploymentStatus = cloneJson(s.d.status ?? {});
       let statusChanged = false;
       if (hasProgressDeadline(s.d) && !condition(status, "Progressing")) {
         setCondition(
@@ -368,12 +369,12 @@ export class DeploymentController extends Controller {
 
     const collisionCount = asInt(s.d.status?.collisionCount, 0);
     const hash = podTemplateHash(s.d.spec?.template, collisionCount);
-    const template = structuredClone(s.d.spec?.template ?? {});
+    const template = cloneJson(s.d.spec?.template ?? {});
     template.metadata = {
       ...(template.metadata ?? {}),
       labels: { ...(template.metadata?.labels ?? {}), [POD_TEMPLATE_HASH]: hash },
     };
-    const selector = structuredClone(s.d.spec?.selector ?? {});
+    const selector = cloneJson(s.d.spec?.selector ?? {});
     selector.matchLabels = { ...(selector.matchLabels ?? {}), [POD_TEMPLATE_HASH]: hash };
     const minReady = asInt(s.d.spec?.minReadySeconds, 0);
     const rs: KubeObject = {
@@ -427,7 +428,7 @@ export class DeploymentController extends Controller {
     }
     this.setDeploymentRevision(s, newRevision);
     if (!alreadyExisted && hasProgressDeadline(s.d)) {
-      const status: DeploymentStatus = structuredClone(s.d.status ?? {});
+      const status: DeploymentStatus = cloneJson(s.d.status ?? {});
       setCondition(
         status,
         newCondition(
@@ -512,7 +513,7 @@ export class DeploymentController extends Controller {
       rs.metadata.annotations?.[DESIRED_REPLICAS] !== desired ||
       rs.metadata.annotations?.[MAX_REPLICAS] !== max;
     if (!sizeChanged && !annotationsChanged) return false;
-    const copy = structuredClone(rs);
+    const copy = cloneJson(rs);
     copy.spec = { ...copy.spec, replicas: newScale };
     copy.metadata.annotations = {
       ...(copy.metadata.annotations ?? {}),
@@ -721,7 +722,7 @@ export class DeploymentController extends Controller {
   /** checkPausedConditions: Progressing Unknown while paused (unless the deadline already passed). */
   private checkPausedConditions(s: Sync): void {
     if (!hasProgressDeadline(s.d)) return;
-    const status: DeploymentStatus = structuredClone(s.d.status ?? {});
+    const status: DeploymentStatus = cloneJson(s.d.status ?? {});
     const cond = condition(status, "Progressing");
     if (cond?.reason === TIMED_OUT_REASON) return;
     const pausedExists = cond?.reason === PAUSED_REASON;
@@ -775,7 +776,7 @@ export class DeploymentController extends Controller {
         unavailableReplicas: Math.max(0, total - available),
         collisionCount: s.d.status?.collisionCount,
       }),
-      conditions: structuredClone(s.d.status?.conditions ?? []),
+      conditions: cloneJson(s.d.status?.conditions ?? []),
     };
     if (available >= specReplicas(s.d) - maxUnavailable(s.d)) {
       setCondition(

@@ -9,6 +9,7 @@
  * Simplified: no pod-tracking finalizers (counts are kept monotonic instead), no
  * podFailurePolicy, successPolicy or backoffLimitPerIndex.
  */
+import { cloneJson } from "../../api/json.js";
 import type { GroupVersionResource, KubeObject, SandboxApi, WatchEvent } from "../core/types.js";
 import {
   asInt,
@@ -116,7 +117,7 @@ export class JobController extends Controller {
     const [namespace, name] = splitKey(key);
     const job = this.api.get(GVR.jobs, namespace, name);
     if (!job || job.metadata.deletionTimestamp) return;
-    const conditions: JobCondition[] = structuredClone(job.status?.conditions ?? []);
+    const conditions: JobCondition[] = cloneJson(job.status?.conditions ?? []);
     const isTrue = (type: string) => conditions.some((c) => c.type === type && c.status === "True");
     if (isTrue("Complete") || isTrue("Failed")) {
       this.expire(job, conditions);

@@ -7,7 +7,9 @@
  * Status shapes follow what a v1.32 kubelet reports (pkg/kubelet/status, generateAPIPodStatus), so
  * `kubectl get pods`, `kubectl wait --for=condition=Ready` and client libraries read them as usual.
  */
+
 import { createHash } from "node:crypto";
+import { cloneJson } from "../../api/json.js";
 import type { GroupVersionResource, KubeObject, SandboxApi, WatchEvent } from "../core/types.js";
 import {
   ANNOTATION_DURATION,
@@ -204,7 +206,7 @@ export class Kubelet extends Controller {
       { fieldManager: SCHEDULER },
     );
     const conditions: PodCondition[] = Array.isArray(bound.status?.conditions)
-      ? structuredClone(bound.status.conditions)
+      ? cloneJson(bound.status.conditions)
       : [];
     setCondition(conditions, "PodScheduled", "True", timestamp(this.clock.now()));
     return writeStatus(this.api, GVR.pods, bound, { ...bound.status, conditions }, SCHEDULER);
@@ -330,7 +332,7 @@ export class Kubelet extends Controller {
     }
     const phase = exitCode === 0 ? "Succeeded" : "Failed";
     const reason = exitCode === 0 ? "PodCompleted" : "PodFailed";
-    const conditions: PodCondition[] = structuredClone(pod.status.conditions ?? []);
+    const conditions: PodCondition[] = cloneJson(pod.status.conditions ?? []);
     setCondition(conditions, "PodReadyToStartContainers", "False", now);
     setCondition(conditions, "Ready", "False", now, reason);
     setCondition(conditions, "ContainersReady", "False", now, reason);
@@ -372,7 +374,7 @@ export class Kubelet extends Controller {
     now: string,
   ): PodCondition[] {
     const conditions: PodCondition[] = Array.isArray(pod.status?.conditions)
-      ? structuredClone(pod.status.conditions)
+      ? cloneJson(pod.status.conditions)
       : [];
     const unready = ready
       ? undefined

@@ -9,8 +9,10 @@
  * run's status, so a controller restarted between creating a Job and recording it finds its own
  * Job (AlreadyExists, owned by this run) instead of starting a second one.
  */
+
 import { createHash } from "node:crypto";
 import type { V1Job, V1JobCondition } from "@kubernetes/client-node";
+import { cloneJson } from "../../../api/json.js";
 import type { Measurement, Metric } from "../../../api/v1alpha1/analysis.js";
 import { API_VERSION } from "../../../api/v1alpha1/common.js";
 import type { DynamicClient } from "../../../controller/kube/dynamic-client.js";
@@ -228,7 +230,7 @@ export class JobProvider implements MetricProvider {
         ],
       },
       // The schema keeps the JobSpec free-form; the API server validates it when the Job is created.
-      spec: structuredClone(cfg.spec) as unknown as V1Job["spec"],
+      spec: cloneJson(cfg.spec) as unknown as V1Job["spec"],
     };
   }
 

@@ -2,6 +2,7 @@
  * The shape the GitOps cores work on: a Kubernetes object as plain JSON. Rendered manifests and
  * informer-cache objects are both this; nothing here assumes a typed client.
  */
+import { cloneJson as cloneJsonValue } from "../../../api/json.js";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -89,7 +90,7 @@ export function describeResource(obj: KubeObject | ResourceIdentity): string {
 
 /** Deep copy of JSON data (structuredClone keeps undefined, which JSON data never has). */
 export function cloneJson<T>(value: T): T {
-  return structuredClone(value);
+  return cloneJsonValue(value);
 }
 
 /** Structural equality of JSON values; object key order does not matter, array order does. */

@@ -4,7 +4,9 @@
  * taken for one), in which order (`trafficRouting.managedRoutes`, highest precedence first, as
  * Argo Rollouts orders them), and checks of the state a router is asked to realise.
  */
+
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { cloneJson } from "../../../api/json.js";
 import type { HeaderRoutingMatch, StringMatch } from "../../../api/v1alpha1/rollout.js";
 import { InvalidSpecError } from "./errors.js";
 import { contains, isRecord, type Json } from "./json.js";
@@ -164,7 +166,7 @@ export function removeManaged<T extends KubernetesObject>(
   list: RouteList,
   order: readonly string[],
 ): T {
-  const out = structuredClone(object);
+  const out = cloneJson(object);
   const names = managedNames(object);
   if (!names.includes(name)) return out;
   list.setEntries(
@@ -184,7 +186,7 @@ export function removeAllManaged<T extends KubernetesObject>(
   list: RouteList,
   order: readonly string[],
 ): T {
-  let out = structuredClone(object);
+  let out = cloneJson(object);
   for (const name of managedNames(object)) out = removeManaged(out, name, list, order);
   // An annotation a hand edit made unreadable goes too.
   setManagedNames(out, [], order);

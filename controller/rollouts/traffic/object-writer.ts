@@ -4,7 +4,9 @@
  * resourceVersion, so a concurrent writer makes it fail with 409 instead of being overwritten; then
  * read again and recompute, a bounded number of times (client-go's `retry.RetryOnConflict`).
  */
+
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { cloneJson } from "../../../api/json.js";
 import type { ObjectRef } from "../../kube/dynamic-client.js";
 import { isAlreadyExists, isConflict } from "../../kube/errors.js";
 import { RouteNotFoundError, TrafficRouterError } from "./errors.js";
@@ -78,7 +80,7 @@ export class ObjectWriter {
     conflicts: number,
   ): Promise<WriteOutcome> {
     const live = await this.find<T>(ref, signal);
-    const desired = build(live === undefined ? undefined : structuredClone(live));
+    const desired = build(live === undefined ? undefined : cloneJson(live));
     if (desired === undefined || (live !== undefined && sameJson(desired, live))) return "unchanged";
     const body = withoutManagedFields(desired);
     const options = { fieldManager: this.options.fieldManager, ...(signal ? { signal } : {}) };

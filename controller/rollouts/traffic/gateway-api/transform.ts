@@ -13,7 +13,9 @@
  *   Gateway API's match ordering, so the managed rule wins whatever the listing order.
  * https://gateway-api.sigs.k8s.io/reference/spec/#httproute
  */
+
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { cloneJson } from "../../../../api/json.js";
 import type { RouteMatch, StringMatch } from "../../../../api/v1alpha1/rollout.js";
 import { InvalidRouteError, InvalidSpecError } from "../errors.js";
 import { escapeRegex, isRecord, type Json, records, str } from "../json.js";
@@ -132,13 +134,13 @@ function noStableRule(route: HTTPRoute, cfg: GatewayRouteConfig): InvalidRouteEr
 
 /** A copy of the stable backendRef pointing at the canary Service. */
 function canaryRefFrom(stable: Json, cfg: GatewayRouteConfig): Json {
-  const { weight: _, ...rest } = structuredClone(stable);
+  const { weight: _, ...rest } = cloneJson(stable);
   return { ...rest, name: cfg.canaryService };
 }
 
 export function setWeight(route: HTTPRoute, weight: number, cfg: GatewayRouteConfig): HTTPRoute {
   checkWeight(weight, cfg.maxTrafficWeight);
-  const out = structuredClone(route);
+  const out = cloneJson(route);
   let found = false;
   for (const rule of records(out.spec?.rules)) {
     const refs = rule.backendRefs;
@@ -168,7 +170,7 @@ export function removeManagedRoutes(route: HTTPRoute, cfg: GatewayRouteConfig): 
 
 /** The first base rule minus what a managed rule replaces. */
 function ruleTemplate(rule: Json): Json {
-  const { name: _n, matches: _m, backendRefs: _b, ...rest } = structuredClone(rule);
+  const { name: _n, matches: _m, backendRefs: _b, ...rest } = cloneJson(rule);
   return rest;
 }
 
@@ -176,7 +178,7 @@ function baseMatches(base: Json[]): Json[] {
   return base.flatMap((rule) => {
     const matches = records(rule.matches);
     return matches.length > 0
-      ? matches.map((m) => ({ ...structuredClone(m), path: m.path ?? defaultPath() }))
+      ? matches.map((m) => ({ ...cloneJson(m), path: m.path ?? defaultPath() }))
       : [{ path: defaultPath() }];
   });
 }
@@ -186,7 +188,7 @@ function canaryTarget(route: HTTPRoute, first: Json, cfg: GatewayRouteConfig): J
   const refs = Array.isArray(first.backendRefs) ? first.backendRefs : [];
   const canary = refs.find((r) => refersTo(r, cfg.canaryService, route, cfg));
   if (canary) {
-    const { weight: _, ...rest } = structuredClone(canary);
+    const { weight: _, ...rest } = cloneJson(canary);
     return rest;
   }
   const stable = refs.find((r) => refersTo(r, cfg.stableService, route, cfg));
@@ -252,7 +254,7 @@ export function gatewayMatch(match: RouteMatch, route: string): Json {
 
 /** A base match narrowed by a mirror match: its path and method win, headers add up. */
 function narrow(base: Json, by: Json): Json {
-  const out: Json = { ...structuredClone(base), path: by.path ?? base.path ?? defaultPath() };
+  const out: Json = { ...cloneJson(base), path: by.path ?? base.path ?? defaultPath() };
   if (by.method !== undefined) out.method = by.method;
   const headers = [...records(base.headers), ...records(by.headers)];
   if (headers.length > 0) out.headers = headers;
@@ -276,7 +278,7 @@ function addMirrorRoute(
     ...template,
     name: ruleName(mirror.name),
     matches,
-    backendRefs: structuredClone(first.backendRefs),
+    backendRefs: cloneJson(first.backendRefs),
     filters: [
       ...(Array.isArray(template.filters) ? template.filters : []),
       {

@@ -17,7 +17,9 @@
  *   `/api` route only takes `/api` requests.
  * https://istio.io/latest/docs/reference/config/networking/virtual-service/
  */
+
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { cloneJson } from "../../../../api/json.js";
 import type { RouteMatch, StringMatch } from "../../../../api/v1alpha1/rollout.js";
 import { InvalidRouteError } from "../errors.js";
 import { isRecord, type Json, records, str } from "../json.js";
@@ -108,7 +110,7 @@ function target(cfg: IstioRouteConfig): string {
 
 /** A copy of the stable route destination pointing at the canary (same host suffix or subset). */
 function canaryFrom(stable: Json, cfg: IstioRouteConfig): Json {
-  const { weight: _, ...rest } = structuredClone(stable);
+  const { weight: _, ...rest } = cloneJson(stable);
   const destination = destinationOf(rest);
   if (cfg.subsets) return { ...rest, destination: { ...destination, subset: cfg.subsets.canary } };
   const host = str(destination.host) ?? cfg.stableService;
@@ -123,7 +125,7 @@ function canaryTarget(http: Json, cfg: IstioRouteConfig): Json {
   const route = Array.isArray(http.route) ? http.route : [];
   const canary = route.find((r) => isCanary(r, cfg));
   if (isRecord(canary)) {
-    const { weight: _, ...rest } = structuredClone(canary);
+    const { weight: _, ...rest } = cloneJson(canary);
     return rest;
   }
   const stable = route.find((r) => isStable(r, cfg));
@@ -169,7 +171,7 @@ export function istioWeights(weight: number, maxTrafficWeight: number): { stable
 
 export function setWeight(vs: VirtualService, weight: number, cfg: IstioRouteConfig): VirtualService {
   checkWeight(weight, cfg.maxTrafficWeight);
-  const out = structuredClone(vs);
+  const out = cloneJson(vs);
   const weights = istioWeights(weight, cfg.maxTrafficWeight);
   const mirrors = HTTP_ROUTES.entries(out).filter(
     (h): h is Json => isRecord(h) && isManagedEntry(out, h, HTTP_ROUTES) && hasStable(h, cfg),
@@ -198,7 +200,7 @@ export function sendsToCanary(vs: VirtualService, cfg: IstioRouteConfig): boolea
 // ---- managed routes ---------------------------------------------------------------------------
 
 function template(http: Json): Json {
-  const copy = structuredClone(http);
+  const copy = cloneJson(http);
   for (const key of REPLACED) delete copy[key];
   return copy;
 }
@@ -206,7 +208,7 @@ function template(http: Json): Json {
 function baseBlocks(base: Json[]): Json[] {
   return base.flatMap((http) => {
     const blocks = records(http.match);
-    return blocks.length > 0 ? blocks.map((b) => structuredClone(b)) : [{}];
+    return blocks.length > 0 ? blocks.map((b) => cloneJson(b)) : [{}];
   });
 }
 
@@ -230,7 +232,7 @@ export function istioMatch(match: RouteMatch, route: string): Json {
 
 /** A base block narrowed by another: its uri and method win, headers add up. */
 function narrow(base: Json, by: Json): Json {
-  const out: Json = { ...structuredClone(base) };
+  const out: Json = { ...cloneJson(base) };
   if (by.uri !== undefined) out.uri = by.uri;
   if (by.method !== undefined) out.method = by.method;
   const headers = {
@@ -292,7 +294,7 @@ function addMirrorRoute(
   const entry: Json = {
     name: mirror.name,
     match: baseBlocks(base).flatMap((b) => narrowers.map((m) => narrow(b, m))),
-    route: structuredClone(first.route),
+    route: cloneJson(first.route),
     mirror: destinationOf(canaryTarget(first, cfg)),
     mirrorPercentage: { value: mirror.percentage ?? 100 },
     ...template(first),
@@ -365,7 +367,7 @@ export function withSubsetHashes(
   subsets: { stable: string; canary: string },
   hashes: SubsetHashes,
 ): DestinationRule {
-  const out = structuredClone(rule);
+  const out = cloneJson(rule);
   const entries = records(out.spec?.subsets);
   for (const [subset, hash] of [
     [subsets.stable, hashes.stable],

@@ -14,7 +14,9 @@
  * - Mirroring is not something ingress-nginx canaries can do.
  * https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/annotations/#canary
  */
+
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { cloneJson } from "../../../../api/json.js";
 import type { OwnerReference } from "../../../../api/v1alpha1/common.js";
 import { InvalidRouteError, TrafficRouterError, UnsupportedError } from "../errors.js";
 import { escapeRegex, isRecord, type Json, records, str } from "../json.js";
@@ -70,11 +72,11 @@ function canaryRules(stable: Ingress, cfg: NginxConfig): Json[] {
     if (paths.length === 0) return [];
     return [
       {
-        ...structuredClone(rule),
+        ...cloneJson(rule),
         http: {
-          ...structuredClone(http),
+          ...cloneJson(http),
           paths: paths.map((p) => {
-            const path = structuredClone(p);
+            const path = cloneJson(p);
             const backend = path.backend as Json;
             backend.service = { ...(backend.service as Json), name: cfg.canaryService };
             return path;
