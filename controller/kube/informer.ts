@@ -9,13 +9,12 @@
  * exponential backoff (client-go: 800 ms doubling to 30 s), and only `stop()` ends it.
  *
  * Objects handed out (to handlers, `get`, `list`) are the cache's own: treat them as read-only
- * and `structuredClone` before changing one.
+ * and `cloneJson` (api/json.ts) before changing one.
  */
 
 import type { KubernetesObject } from "@kubernetes/client-node";
 import pino, { type Logger } from "pino";
 import { Counter, type Registry } from "prom-client";
-import { cloneJson } from "../../api/json.js";
 import { type Clock, sleep, systemClock } from "../queue/clock.js";
 import { registerOnce } from "../queue/metrics.js";
 import type { Discovery } from "./discovery.js";
