@@ -26,7 +26,7 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"];
 export type RedisQueues = (
   name: string,
   deps: ManagerDeps,
-  options?: Pick<BullMQQueueOptions, "limits" | "groupOf">,
+  options?: Pick<BullMQQueueOptions, "limits" | "groupOf" | "shardOf">,
 ) => BullMQQueue;
 
 /**
@@ -82,14 +82,14 @@ export async function controllerFactories(
     throw new Error(`--cluster-concurrency must be a positive integer, got "${flags.clusterConcurrency}"`);
   const applications: ControllerFactory = (deps) => {
     const appClusters = sharedClusters(deps);
-    // App keys stay `namespace/name`; the queue counts each in its destination's `cluster/<name>/`.
-    const queue = redisQueues?.(
-      "applications",
-      deps,
-      perCluster === undefined
+    // App keys stay `namespace/name`; the queue counts each in its destination's `cluster/<name>/`,
+    // and divides the destination clusters between the replicas (each watches only its share).
+    const queue = redisQueues?.("applications", deps, {
+      shardOf: (key) => apps.queueShard(key),
+      ...(perCluster === undefined
         ? {}
-        : { limits: { "cluster/*/": perCluster }, groupOf: (key) => apps.queueGroup(key) },
-    );
+        : { limits: { "cluster/*/": perCluster }, groupOf: (key: string) => apps.queueGroup(key) }),
+    });
     const apps = createApplicationController({
       clusters: appClusters.registry,
       client: deps.client,

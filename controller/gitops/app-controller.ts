@@ -38,7 +38,7 @@ import { ClusterTargets, clusterGroup } from "./cluster-targets.js";
 import { appMetrics, noAppMetrics } from "./metrics.js";
 import { objectCache } from "./object-cache.js";
 import { DEFAULT_OPERATION_SETTINGS } from "./operation.js";
-import { IN_CLUSTER_SERVER } from "./project.js";
+import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER } from "./project.js";
 import type { ToolPaths } from "./render/exec.js";
 import { RenderCache } from "./render-cache.js";
 import { RepositoryCredentials, type SecretObject, secretValue } from "./repo-credentials.js";
@@ -107,6 +107,13 @@ export interface ApplicationController {
    * (undefined when the app or its cluster is unknown). Give it to a queue with per-cluster limits.
    */
   queueGroup(key: string): string | undefined;
+  /**
+   * The shard of an app key: the place of its destination cluster among the registered clusters
+   * in name order (undefined when the app or its cluster is unknown). Replicas sharing a Redis
+   * queue divide the shards, so each watches only its own clusters; consecutive clusters go to
+   * different replicas, which spreads them evenly (Argo CD's round-robin sharding).
+   */
+  queueShard(key: string): number | undefined;
 }
 
 export function createApplicationController(options: ApplicationControllerOptions): ApplicationController {
@@ -282,6 +289,10 @@ export function createApplicationController(options: ApplicationControllerOption
     log,
   });
 
+  /** Cluster name → shard, rebuilt after the registered clusters change. */
+  let shardOfCluster: Map<string, number> | undefined;
+  if (options.clusters) clusterWatches.push(options.clusters.onChange(() => (shardOfCluster = undefined)));
+
   return {
     name: "applications",
     controller: ctrl,
@@ -304,6 +315,25 @@ export function createApplicationController(options: ApplicationControllerOption
       if (!app) return undefined;
       const inClusterName = options.clusters?.lookup({ server: IN_CLUSTER_SERVER })?.name;
       return clusterGroup(targets.locate(app.spec.destination), inClusterName);
+    },
+    queueShard(key) {
+      const slash = key.indexOf("/");
+      const app = apps.get(key.slice(0, slash), key.slice(slash + 1));
+      const registry = options.clusters;
+      if (!app || !registry) return undefined;
+      const ref = targets.locate(app.spec.destination);
+      if (ref.kind === "unresolved") return undefined;
+      const name =
+        ref.kind === "in-cluster"
+          ? (registry.lookup({ server: IN_CLUSTER_SERVER })?.name ?? IN_CLUSTER_NAME)
+          : ref.cluster.name;
+      if (!shardOfCluster) {
+        const names = [...new Set([...registry.list().map((c) => c.name), IN_CLUSTER_NAME])];
+        // Code-point order, the same on every replica whatever its locale.
+        names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        shardOfCluster = new Map(names.map((n, i) => [n, i]));
+      }
+      return shardOfCluster.get(name);
     },
     resyncAll() {
       const since = clock.now();

@@ -50,6 +50,7 @@ import {
   ADD_MANY,
   DONE,
   EPOCH,
+  LEAVE,
   MAINTAIN,
   type QueueKeys,
   queueKeys,
@@ -88,6 +89,14 @@ export interface BullMQQueueOptions {
    * add wins, so a key whose group changes is counted in its new group from its next take on.
    */
   groupOf?: (key: string) => string | undefined;
+  /**
+   * Divides keys between the live replicas: a key with shard s is handed only to the replica at
+   * place s mod count among them (in token order), so each replica works on — and watches — only
+   * its share of clusters, as Argo CD shards its application controller by cluster. Keys with no
+   * shard go to any replica. A replica that stops leaves at once; one that dies is dropped once
+   * its mark expires (`lockDurationMs`), and its shards pass to the others.
+   */
+  shardOf?: (key: string) => number | undefined;
   /** A worker's lease on a key; it expires this long after the worker stops renewing. Default 30 s. */
   lockDurationMs?: number;
   /** How often held leases are renewed. Default lockDurationMs / 3. */
@@ -127,6 +136,7 @@ export class BullMQQueue implements WorkQueue {
   private readonly ownsConnection: boolean;
   private readonly rules: LimitRule[];
   private readonly groupOf: ((key: string) => string | undefined) | undefined;
+  private readonly shardOf: ((key: string) => number | undefined) | undefined;
   private readonly ruleArgs: (string | number)[];
   private readonly token: string;
   private readonly lockDurationMs: number;
@@ -170,6 +180,7 @@ export class BullMQQueue implements WorkQueue {
     this.keys = queueKeys(this.prefix, this.name);
     this.rules = compileLimits(options.limits);
     this.groupOf = options.groupOf;
+    this.shardOf = options.shardOf;
     this.ruleArgs = [this.rules.length, ...this.rules.flatMap((r) => [r.luaPattern, r.limit])];
     this.lockDurationMs = positive("lockDurationMs", options.lockDurationMs ?? 30_000);
     this.lockRenewMs = positive("lockRenewMs", options.lockRenewMs ?? Math.floor(this.lockDurationMs / 3));
@@ -338,6 +349,14 @@ export class BullMQQueue implements WorkQueue {
     // Until the keys held here are done, leases are still renewed and adds still reach Redis:
     // a reconcile finishing during shutdown may set a timer or a retry the other replicas keep.
     if (this.held.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    if (this.shardOf) {
+      await LEAVE.run(this.redis, this.keys.all, [this.token, this.keys.channel]).catch((error: unknown) =>
+        this.log.warn(
+          { err: error },
+          "could not leave the shard members; they drop this replica when its mark expires",
+        ),
+      );
+    }
     this.disconnected = true;
     for (const timer of this.timers.splice(0)) timer.cancel();
     this.redis.off("ready", this.onReady);
@@ -399,10 +418,11 @@ export class BullMQQueue implements WorkQueue {
         for (const w of waiting) error === undefined ? w.resolve() : w.reject(error);
     };
     if (this.disconnected) return settle();
-    const args: (string | number)[] = [this.keys.channel, this.groupOf ? 1 : 0];
+    const args: (string | number)[] = [this.keys.channel, this.groupOf ? 1 : 0, this.shardOf ? 1 : 0];
     for (const key of batch.keys()) {
       args.push(key);
       if (this.groupOf) args.push(this.groupOf(key) ?? "");
+      if (this.shardOf) args.push(this.shardOf(key) ?? "");
     }
     let reply: unknown;
     try {
@@ -426,8 +446,10 @@ export class BullMQQueue implements WorkQueue {
     if (delayMs <= 0) return this.addNow(key);
     let reply: unknown;
     try {
-      const label = this.groupOf ? [this.groupOf(key) ?? ""] : [];
-      reply = await ADD.run(this.redis, this.keys.all, [this.keys.channel, key, delayMs, ...label]);
+      const where: (string | number)[] = [];
+      if (this.groupOf || this.shardOf) where.push(this.groupOf?.(key) ?? "");
+      if (this.shardOf) where.push(this.shardOf(key) ?? "");
+      reply = await ADD.run(this.redis, this.keys.all, [this.keys.channel, key, delayMs, ...where]);
     } catch (error) {
       // The key is gone until a refill brings it back; ask for one when Redis answers again.
       this.addFailed = true;
@@ -447,6 +469,7 @@ export class BullMQQueue implements WorkQueue {
       this.token,
       this.lockDurationMs,
       this.scanLimit,
+      this.shardOf ? 1 : 0,
       ...this.ruleArgs,
     ]);
     if (!Array.isArray(reply) || reply.length < 6)
@@ -488,7 +511,10 @@ export class BullMQQueue implements WorkQueue {
 
   private async maintain(): Promise<void> {
     await this.checkEpoch();
-    const reply = await MAINTAIN.run(this.redis, this.keys.all, [this.keys.channel]);
+    const reply = await MAINTAIN.run(this.redis, this.keys.all, [
+      this.keys.channel,
+      ...(this.shardOf ? [this.token, this.lockDurationMs] : []),
+    ]);
     const [moved, depth] = numbers(reply, 3);
     for (let i = 0; i < moved; i++) this.metrics.added();
     this.metrics.depth(depth);

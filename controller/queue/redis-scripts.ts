@@ -17,6 +17,8 @@
  * | `labels`  | HASH | key → what limits match instead of the key (`groupOf`, set when added)  |
  * | `retries` | HASH | key → failures since the last `forget`                                 |
  * | `epoch`   | STR  | random value set once; gone means Redis lost the queue (restart)       |
+ * | `shards`  | HASH | key → shard number (`shardOf`, set when added)                          |
+ * | `members` | HASH | replica token → expiry: the live replicas that divide the shards        |
  *
  * Invariant: a key is in `ready` iff it is in `queued` and not in `active`. `add` of an active key
  * only marks it queued; `done` (or lease recovery) puts it in `ready` then — so one key never
@@ -37,6 +39,8 @@ export const KEY_NAMES = [
   "retries",
   "epoch",
   "labels",
+  "shards",
+  "members",
 ] as const;
 
 export type QueueKeyName = (typeof KEY_NAMES)[number];
@@ -83,8 +87,8 @@ export class LuaScript {
 }
 
 const PRELUDE = `
-local READY, QUEUED, DELAYED, ACTIVE, LEASES, GROUPS, RUNNING, RETRIES, EPOCH, LABELS =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local READY, QUEUED, DELAYED, ACTIVE, LEASES, GROUPS, RUNNING, RETRIES, EPOCH, LABELS, SHARDS, MEMBERS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
 
 local function nowMs()
   local t = redis.call('TIME')
@@ -135,6 +139,29 @@ local function recover(now)
   return #expired
 end
 
+-- Sets ('' clears) the value of a per-key hash (labels, shards) when the caller sent one.
+local function setOrClear(hash, key, value)
+  if value == '' then redis.call('HDEL', hash, key)
+  elseif value then redis.call('HSET', hash, key, value) end
+end
+
+-- Marks this replica alive until now + leaseMs and returns its place among the live replicas
+-- (0-based, in token order) and their count. Replicas gone past their expiry are dropped, so
+-- their shards pass to the others.
+local function shardPlace(token, leaseMs, now)
+  redis.call('HSET', MEMBERS, token, now + leaseMs)
+  local all = redis.call('HGETALL', MEMBERS)
+  local live = {}
+  for i = 1, #all, 2 do
+    if tonumber(all[i + 1]) < now then redis.call('HDEL', MEMBERS, all[i]) else live[#live + 1] = all[i] end
+  end
+  table.sort(live)
+  for i, member in ipairs(live) do
+    if member == token then return i - 1, #live end
+  end
+  return 0, 1
+end
+
 local function nextDueIn(now)
   local first = redis.call('ZRANGE', DELAYED, 0, 0, 'WITHSCORES')
   if #first == 0 then return -1 end
@@ -145,14 +172,15 @@ end
 `;
 
 /**
- * ARGV: channel, key, delayMs[, label]. Queues `key` now (delay <= 0) or schedules it, keeping the
- * earlier of two due times. A label (the key's group subject, '' for none) replaces the stored one:
- * the latest add says which group the key belongs to. Returns {changed (0|1), ready length}.
+ * ARGV: channel, key, delayMs[, label[, shard]]. Queues `key` now (delay <= 0) or schedules it,
+ * keeping the earlier of two due times. A label (the key's group subject, '' for none) and a shard
+ * ('' for none) replace the stored ones: the latest add says where the key belongs. Returns
+ * {changed (0|1), ready length}.
  */
 export const ADD = new LuaScript(`${PRELUDE}
-local channel, key, delay, label = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-if label == '' then redis.call('HDEL', LABELS, key)
-elseif label then redis.call('HSET', LABELS, key, label) end
+local channel, key, delay = ARGV[1], ARGV[2], tonumber(ARGV[3])
+setOrClear(LABELS, key, ARGV[4])
+setOrClear(SHARDS, key, ARGV[5])
 local now = nowMs()
 if delay <= 0 then
   local added = enqueue(key, now)
@@ -170,22 +198,20 @@ return {1, redis.call('LLEN', READY)}
 `);
 
 /**
- * Many immediate adds in one call: ARGV: channel, labelled (1 when each key is followed by its
- * concurrency label), then the keys (key, label, key, label… when labelled). An informer event
- * burst (ten ConfigMaps of one app written at once) costs one round trip instead of ten.
- * Returns {keys newly queued, ready length}.
+ * Many immediate adds in one call: ARGV: channel, labelled (1|0), sharded (1|0), then per key the
+ * key, its label when labelled, its shard when sharded. An informer event burst (ten ConfigMaps of
+ * one app written at once) costs one round trip instead of ten. Returns {keys newly queued,
+ * ready length}.
  */
 export const ADD_MANY = new LuaScript(`${PRELUDE}
-local channel, labelled = ARGV[1], ARGV[2] == '1'
-local step = labelled and 2 or 1
+local channel, labelled, sharded = ARGV[1], ARGV[2] == '1', ARGV[3] == '1'
+local step = 1 + (labelled and 1 or 0) + (sharded and 1 or 0)
 local now = nowMs()
 local added = 0
-for i = 3, #ARGV, step do
+for i = 4, #ARGV, step do
   local key = ARGV[i]
-  if labelled then
-    local label = ARGV[i + 1]
-    if label == '' then redis.call('HDEL', LABELS, key) else redis.call('HSET', LABELS, key, label) end
-  end
+  if labelled then setOrClear(LABELS, key, ARGV[i + 1]) end
+  if sharded then setOrClear(SHARDS, key, ARGV[i + step - 1]) end
   if enqueue(key, now) == 1 then
     added = added + 1
     if redis.call('HEXISTS', ACTIVE, key) == 0 then redis.call('PUBLISH', channel, 'ready') end
@@ -195,23 +221,29 @@ return {added, redis.call('LLEN', READY)}
 `);
 
 /**
- * ARGV: channel, token, leaseMs, scanLimit, ruleCount, then (luaPattern, limit) per rule.
- * Recovers expired leases, promotes due keys, then hands out the first ready key whose
- * concurrency group has room. Returns {key or '', queuedAt, now, ready length, next due in ms or
+ * ARGV: channel, token, leaseMs, scanLimit, sharded (1|0), ruleCount, then (luaPattern, limit)
+ * per rule. Recovers expired leases, promotes due keys, then hands out the first ready key whose
+ * concurrency group has room and, when sharded, whose shard is this replica's: shard s belongs to
+ * the live replica at place s mod count (keys without a shard go to anyone). Returns {key or '', queuedAt, now, ready length, next due in ms or
  * -1, promoted + recovered}.
  */
 export const TAKE = new LuaScript(`${PRELUDE}
-local channel, token, leaseMs, scan, nRules =
-  ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local channel, token, leaseMs, scan, sharded, nRules =
+  ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
 local now = nowMs()
 local moved = recover(now) + promote(now)
+local place, replicas = 0, 1
+if sharded then place, replicas = shardPlace(token, leaseMs, now) end
 local rules = {}
-for i = 1, nRules do rules[i] = {ARGV[4 + 2 * i], tonumber(ARGV[5 + 2 * i])} end
+for i = 1, nRules do rules[i] = {ARGV[5 + 2 * i], tonumber(ARGV[6 + 2 * i])} end
 local counts = {}
 for _, key in ipairs(redis.call('LRANGE', READY, 0, scan - 1)) do
+  local shard = replicas > 1 and tonumber(redis.call('HGET', SHARDS, key) or '')
   if redis.call('HEXISTS', ACTIVE, key) == 1 then
     -- Cannot happen while the invariant holds; never hand an active key out twice.
     redis.call('LREM', READY, 1, key)
+  elseif shard and shard % replicas ~= place then
+    -- Another replica's shard: left for it (it watches that cluster; this one need not).
   else
     local group, limit = false, 0
     local subject = redis.call('HGET', LABELS, key) or key
@@ -261,8 +293,9 @@ if giveBack then
 elseif redis.call('HEXISTS', QUEUED, key) == 1 then
   redis.call('RPUSH', READY, key)
 elseif not redis.call('ZSCORE', DELAYED, key) then
-  -- Not coming back: forget its label (the next add brings a fresh one).
+  -- Not coming back: forget its label and shard (the next add brings fresh ones).
   redis.call('HDEL', LABELS, key)
+  redis.call('HDEL', SHARDS, key)
 end
 local depth = redis.call('LLEN', READY)
 -- Wake idle workers: a key is ready again, or a group has room for a waiting key.
@@ -289,14 +322,25 @@ return lost
 `);
 
 /**
- * ARGV: channel. The periodic sweep every replica runs: expired leases back in line, due keys
- * promoted. Returns {moved, ready length, next due in ms or -1}.
+ * ARGV: channel[, token, leaseMs]. The periodic sweep every replica runs: expired leases back in
+ * line, due keys promoted; with a token, the replica is marked alive among the shard members.
+ * Returns {moved, ready length, next due in ms or -1}.
  */
 export const MAINTAIN = new LuaScript(`${PRELUDE}
 local now = nowMs()
+if ARGV[2] then shardPlace(ARGV[2], tonumber(ARGV[3]), now) end
 local moved = recover(now) + promote(now)
 if moved > 0 then redis.call('PUBLISH', ARGV[1], 'ready') end
 return {moved, redis.call('LLEN', READY), nextDueIn(now)}
+`);
+
+/**
+ * ARGV: token, channel. This replica leaves the shard members (shutdown): its shards pass to the
+ * others at once, and their idle workers are woken to take the keys waiting there.
+ */
+export const LEAVE = new LuaScript(`${PRELUDE}
+if redis.call('HDEL', MEMBERS, ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], 'ready') end
+return 1
 `);
 
 /** ARGV: candidate. The queue's epoch, set to `candidate` if Redis has none (new or restarted). */

@@ -417,6 +417,69 @@ describe.skipIf(!available)("BullMQQueue on Redis", () => {
     expect(await admin.hlen(queueKeys(prefix, "apps").key("labels"))).toBe(0);
   });
 
+  it("divides sharded keys between the live replicas, and hands a leaver's shards to the others", async () => {
+    // Shard = the number after "s"; keys without one may go anywhere.
+    const shardOf = (key: string) =>
+      /^s(\d+)\//.test(key) ? Number(key.slice(1, key.indexOf("/"))) : undefined;
+    const replicas = [replica({ shardOf }), replica({ shardOf })];
+    const seen = replicas.map(() => new Set<number | undefined>());
+    const run = (q: BullMQQueue, i: number) =>
+      q.process(async (key) => {
+        seen[i]!.add(shardOf(key));
+        await delay(5);
+      }, 2);
+    // Both replicas are members before any key is added.
+    const processing = replicas.map(run);
+    await until(
+      "both replicas joined",
+      async () => (await admin.hlen(queueKeys(prefix, "apps").key("members"))) === 2,
+      5_000,
+    );
+    const keys = [
+      ...Array.from({ length: 20 }, (_, i) => `s${i % 4}/app-${i}`),
+      ...Array.from({ length: 6 }, (_, i) => `free/app-${i}`),
+    ];
+    for (const [i, key] of keys.entries()) await replicas[i % 2]!.add(key);
+    await until("all keys processed", async () => (await replicas[0]!.len()) === 0, 10_000);
+    await delay(100);
+    const sharded = seen.map((s) => [...s].filter((n) => n !== undefined).sort());
+    // Shards 0..3 over two replicas: each takes two (s mod 2 == its place), none takes the other's.
+    expect(sharded.map((s) => s.length)).toEqual([2, 2]);
+    expect(new Set([...sharded[0]!, ...sharded[1]!]).size).toBe(4);
+    expect(sharded[0]!.every((n) => n % 2 === sharded[0]![0]! % 2)).toBe(true);
+
+    // One replica shuts down: the other now takes every shard at once (no expiry to wait for).
+    await replicas[1]!.shutdown();
+    await processing[1];
+    seen[0]!.clear();
+    for (let i = 0; i < 4; i++) await replicas[0]!.add(`s${i}/later`);
+    await until("the survivor took every shard", async () => seen[0]!.size === 4, 5_000);
+    expect(await admin.hlen(queueKeys(prefix, "apps").key("members"))).toBe(1);
+    await replicas[0]!.shutdown();
+    await processing[0];
+  });
+
+  it("gives a dead replica's shards to the others once its mark expires", async () => {
+    const shardOf = (key: string) => Number(key.slice(1, key.indexOf("/")));
+    const live = replica({ shardOf, lockDurationMs: 600, lockRenewMs: 200 });
+    // A replica that joined and then died: its mark stays until it expires.
+    const ghost = "~ghost"; // "~" sorts after any hostname, so the live replica is place 0
+    await admin.hset(queueKeys(prefix, "apps").key("members"), ghost, Date.now() + 1_500);
+    const taken: string[] = [];
+    const processing = live.process(async (key) => {
+      taken.push(key);
+    }, 2);
+    await live.add("s0/a");
+    await live.add("s1/b");
+    // The live replica sorts before the ghost: place 0 of 2, so shard 0 only, for now.
+    await until("shard 0 taken", async () => taken.includes("s0/a"), 3_000);
+    expect(taken).not.toContain("s1/b");
+    await until("the ghost's shard passed on", async () => taken.includes("s1/b"), 5_000);
+    expect(await admin.hexists(queueKeys(prefix, "apps").key("members"), ghost)).toBe(0);
+    await live.shutdown();
+    await processing;
+  });
+
   it("a key whose group changes keeps one worker at a time and counts in its new group", async () => {
     let group = "cluster/east/";
     const q = replica({ limits: { "cluster/*/": 1 }, groupOf: () => group });
