@@ -303,14 +303,14 @@ export class ClusterRegistry {
       entry.name = spec.name;
       entry.secret = key;
       entry.labels = { ...(secret.metadata?.labels ?? {}) };
-      entry.annotations = { ...(secret.metadata?.annotations ?? {}) };
+      entry.annotations = clusterAnnotations(secret);
       byServer.set(spec.server, entry);
     }
 
     this.inCluster.name = inClusterName;
     this.inCluster.secret = inClusterSecret ? objectKey(inClusterSecret) : undefined;
     this.inCluster.labels = { ...(inClusterSecret?.metadata?.labels ?? {}) };
-    this.inCluster.annotations = { ...(inClusterSecret?.metadata?.annotations ?? {}) };
+    this.inCluster.annotations = clusterAnnotations(inClusterSecret);
     byServer.set(IN_CLUSTER_SERVER, this.inCluster);
     // Names: the in-cluster entry first, then Secrets in age order; a later duplicate is refused.
     byName.set(this.inCluster.name, this.inCluster);
@@ -439,3 +439,15 @@ export class ClusterRegistry {
     return entry.checking;
   }
 }
+
+/**
+ * A cluster Secret's annotations as generators see them, without `kubectl apply`'s
+ * last-applied-configuration: that copy of the whole Secret holds the cluster's credentials, which
+ * must not become template parameters (and would make every generated parameter set kilobytes long).
+ */
+function clusterAnnotations(secret: V1Secret | undefined): Record<string, string> {
+  const { [LAST_APPLIED]: _credentials, ...rest } = secret?.metadata?.annotations ?? {};
+  return rest;
+}
+
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";

@@ -114,7 +114,15 @@ describe("ClusterRegistry", () => {
     await putSecret(clusterSecret(specFor("east", east), NS));
     await putSecret({
       ...clusterSecret(specFor("west", west), NS),
-      metadata: { name: "cluster-west", labels: { [CLUSTER_SECRET_LABEL]: "cluster", env: "staging" } },
+      metadata: {
+        name: "cluster-west",
+        labels: { [CLUSTER_SECRET_LABEL]: "cluster", env: "staging" },
+        // kubectl apply's copy of the Secret (credentials included) is not a parameter for generators.
+        annotations: {
+          owner: "ops",
+          "kubectl.kubernetes.io/last-applied-configuration": '{"stringData":{}}',
+        },
+      },
     });
     const eastCluster = await until("east registered", () => registry.lookup({ name: "east" }));
     await until("west registered", () => registry.lookup({ name: "west" }));
@@ -126,6 +134,7 @@ describe("ClusterRegistry", () => {
       ["west", west.url],
     ]);
     expect(registry.lookup({ name: "west" })!.labels.env).toBe("staging");
+    expect(registry.lookup({ name: "west" })!.annotations).toEqual({ owner: "ops" });
     expect(eastCluster.secret).toBe(`${NS}/cluster-east`);
 
     await until("east checked", () => eastCluster.connectionState.status === "Successful");
