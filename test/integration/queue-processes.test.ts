@@ -18,10 +18,14 @@ const available = redisAvailable();
 const QUEUE_MODULE = join(process.cwd(), "dist/controller/queue/bullmq-queue.js");
 const LOCK_MS = 1_000;
 
-/** A worker process: logs `start` / `end` of every key as JSON lines, with wall-clock times. */
+/**
+ * A worker process: logs `start` / `end` of every key as JSON lines, in milliseconds of the
+ * system's monotonic clock, which every process reads alike (`performance.timeOrigin` is fixed per
+ * process at start-up and can differ between two processes by a millisecond or more).
+ */
 const WORKER = `
 const { BullMQQueue } = await import(process.env.QUEUE_MODULE);
-const now = () => performance.timeOrigin + performance.now();
+const now = () => Number(process.hrtime.bigint()) / 1e6;
 const out = (event) => process.stdout.write(JSON.stringify({ ...event, pid: process.pid }) + "\\n");
 const queue = new BullMQQueue({
   name: "apps",
@@ -58,7 +62,8 @@ interface Worker {
   exited: Promise<number | null>;
 }
 
-const now = () => performance.timeOrigin + performance.now();
+/** The workers' clock (see WORKER). */
+const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 describe.skipIf(!available)("BullMQQueue shared by worker processes", () => {
   let admin: Redis;
