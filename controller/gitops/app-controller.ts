@@ -34,11 +34,11 @@ import type { WebhookHandler } from "../server/http-server.js";
 import { type AppDeps, type AppSettings, DEFAULT_APP_SETTINGS } from "./app-deps.js";
 import { ApplicationReconciler, memoStore } from "./app-reconciler.js";
 import { AppWriter } from "./app-writer.js";
-import { ClusterTargets, clusterGroup } from "./cluster-targets.js";
+import { ClusterTargets, clusterGroup, destinationName } from "./cluster-targets.js";
 import { appMetrics, noAppMetrics } from "./metrics.js";
 import { objectCache } from "./object-cache.js";
 import { DEFAULT_OPERATION_SETTINGS } from "./operation.js";
-import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER } from "./project.js";
+import { IN_CLUSTER_SERVER } from "./project.js";
 import type { ToolPaths } from "./render/exec.js";
 import { RenderCache } from "./render-cache.js";
 import { RepositoryCredentials, type SecretObject, secretValue } from "./repo-credentials.js";
@@ -289,6 +289,14 @@ export function createApplicationController(options: ApplicationControllerOption
     log,
   });
 
+  /** Where an app key's destination resolves to, for the work queue (undefined: no such app). */
+  const locateKey = (key: string) => {
+    const slash = key.indexOf("/");
+    const app = apps.get(key.slice(0, slash), key.slice(slash + 1));
+    if (!app) return undefined;
+    const inClusterName = options.clusters?.lookup({ server: IN_CLUSTER_SERVER })?.name;
+    return { ref: targets.locate(app.spec.destination), inClusterName };
+  };
   /** Cluster name → shard, rebuilt after the registered clusters change. */
   let shardOfCluster: Map<string, number> | undefined;
   if (options.clusters) clusterWatches.push(options.clusters.onChange(() => (shardOfCluster = undefined)));
@@ -310,26 +318,16 @@ export function createApplicationController(options: ApplicationControllerOption
     },
     refresh: (key) => enqueue(key),
     queueGroup(key) {
-      const slash = key.indexOf("/");
-      const app = apps.get(key.slice(0, slash), key.slice(slash + 1));
-      if (!app) return undefined;
-      const inClusterName = options.clusters?.lookup({ server: IN_CLUSTER_SERVER })?.name;
-      return clusterGroup(targets.locate(app.spec.destination), inClusterName);
+      const at = locateKey(key);
+      return at && clusterGroup(at.ref, at.inClusterName);
     },
     queueShard(key) {
-      const slash = key.indexOf("/");
-      const app = apps.get(key.slice(0, slash), key.slice(slash + 1));
-      const registry = options.clusters;
-      if (!app || !registry) return undefined;
-      const ref = targets.locate(app.spec.destination);
-      if (ref.kind === "unresolved") return undefined;
-      const name =
-        ref.kind === "in-cluster"
-          ? (registry.lookup({ server: IN_CLUSTER_SERVER })?.name ?? IN_CLUSTER_NAME)
-          : ref.cluster.name;
+      const at = locateKey(key);
+      const name = at && destinationName(at.ref, at.inClusterName);
+      if (name === undefined || !options.clusters) return undefined;
       if (!shardOfCluster) {
-        const names = [...new Set([...registry.list().map((c) => c.name), IN_CLUSTER_NAME])];
-        // Code-point order, the same on every replica whatever its locale.
+        // The registry lists in-cluster too. Code-point order, the same on every replica.
+        const names = options.clusters.list().map((c) => c.name);
         names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
         shardOfCluster = new Map(names.map((n, i) => [n, i]));
       }

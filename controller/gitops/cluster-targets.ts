@@ -60,10 +60,16 @@ export interface ClusterTargetsOptions {
 
 /** The queue group of an app: `cluster/<name>/` per destination cluster, so limits apply per cluster. */
 export function clusterGroup(ref: DestinationRef, inClusterName = IN_CLUSTER_NAME): string | undefined {
-  if (ref.kind === "unresolved") return undefined;
-  const name = ref.kind === "in-cluster" ? inClusterName : ref.cluster.name;
+  const name = destinationName(ref, inClusterName);
+  if (name === undefined) return undefined;
   // A `/` in a name would end the group early: keep one path segment per cluster.
   return `cluster/${encodeURIComponent(name)}/`;
+}
+
+/** The registered name of the cluster a destination resolved to (undefined when it did not resolve). */
+export function destinationName(ref: DestinationRef, inClusterName = IN_CLUSTER_NAME): string | undefined {
+  if (ref.kind === "unresolved") return undefined;
+  return ref.kind === "in-cluster" ? inClusterName : ref.cluster.name;
 }
 
 export class ClusterTargets {

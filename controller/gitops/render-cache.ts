@@ -78,9 +78,10 @@ export class RenderCache {
 
   /** The rendered manifests (throws the render's typed error). `fresh` skips the cache (hard refresh). */
   async render(req: RenderRequest, options: { fresh?: boolean } = {}): Promise<RenderResult> {
-    const shared = options.fresh ? undefined : this.entries.get(this.sharedKeyOf(req))?.result;
+    const sharedKey = this.sharedKeyOf(req);
+    const shared = options.fresh ? undefined : this.entries.get(sharedKey)?.result;
     if (shared) {
-      this.store(this.sharedKeyOf(req), { result: shared, at: this.now() });
+      this.store(sharedKey, { result: shared, at: this.now() });
       assertNoDuplicates(
         shared.objects.map((object, i) => ({ object, origin: shared.origins[i]! })),
         req.namespace,
@@ -103,7 +104,7 @@ export class RenderCache {
         .then(
           (result) => {
             this.store(key, { result, at: this.now() });
-            if (result.type !== "Helm") this.store(this.sharedKeyOf(req), { result, at: this.now() });
+            if (result.type !== "Helm") this.store(sharedKey, { result, at: this.now() });
             return result;
           },
           (error: unknown) => {

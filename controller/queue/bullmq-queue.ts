@@ -418,12 +418,8 @@ export class BullMQQueue implements WorkQueue {
         for (const w of waiting) error === undefined ? w.resolve() : w.reject(error);
     };
     if (this.disconnected) return settle();
-    const args: (string | number)[] = [this.keys.channel, this.groupOf ? 1 : 0, this.shardOf ? 1 : 0];
-    for (const key of batch.keys()) {
-      args.push(key);
-      if (this.groupOf) args.push(this.groupOf(key) ?? "");
-      if (this.shardOf) args.push(this.shardOf(key) ?? "");
-    }
+    const args: (string | number)[] = [this.keys.channel, ...this.placeFlags()];
+    for (const key of batch.keys()) args.push(key, ...this.placeOf(key));
     let reply: unknown;
     try {
       reply = await ADD_MANY.run(this.redis, this.keys.all, args);
@@ -441,25 +437,38 @@ export class BullMQQueue implements WorkQueue {
     settle();
   }
 
+  /** Whether adds carry a label (`groupOf`) and a shard (`shardOf`), as the add scripts read them. */
+  private placeFlags(): number[] {
+    return [this.groupOf ? 1 : 0, this.shardOf ? 1 : 0];
+  }
+
+  /** A key's label and shard, as flagged by `placeFlags` ('' for none). */
+  private placeOf(key: string): (string | number)[] {
+    const place: (string | number)[] = [];
+    if (this.groupOf) place.push(this.groupOf(key) ?? "");
+    if (this.shardOf) place.push(this.shardOf(key) ?? "");
+    return place;
+  }
+
   private async schedule(key: string, delayMs: number): Promise<void> {
     if (this.disconnected) return;
     if (delayMs <= 0) return this.addNow(key);
     let reply: unknown;
     try {
-      const where: (string | number)[] = [];
-      if (this.groupOf || this.shardOf) where.push(this.groupOf?.(key) ?? "");
-      if (this.shardOf) where.push(this.shardOf(key) ?? "");
-      reply = await ADD.run(this.redis, this.keys.all, [this.keys.channel, key, delayMs, ...where]);
+      reply = await ADD.run(this.redis, this.keys.all, [
+        this.keys.channel,
+        key,
+        delayMs,
+        ...this.placeFlags(),
+        ...this.placeOf(key),
+      ]);
     } catch (error) {
       // The key is gone until a refill brings it back; ask for one when Redis answers again.
       this.addFailed = true;
       throw error;
     }
-    const [changed, depth] = numbers(reply, 2);
-    if (delayMs <= 0 && changed === 1) {
-      this.metrics.added();
-      this.wakeOne();
-    }
+    // Scheduled, not queued: `added` counts when it falls due (take and maintain promote it).
+    const [, depth] = numbers(reply, 2);
     this.metrics.depth(depth);
   }
 

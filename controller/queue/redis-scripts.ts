@@ -139,10 +139,16 @@ local function recover(now)
   return #expired
 end
 
--- Sets ('' clears) the value of a per-key hash (labels, shards) when the caller sent one.
+-- Sets ('' clears) the value of a per-key hash (labels, shards).
 local function setOrClear(hash, key, value)
-  if value == '' then redis.call('HDEL', hash, key)
-  elseif value then redis.call('HSET', hash, key, value) end
+  if value == '' then redis.call('HDEL', hash, key) else redis.call('HSET', hash, key, value) end
+end
+
+-- Stores the label and the shard sent for key from ARGV[i] on, as flagged; returns the next index.
+local function setPlace(key, i, labelled, sharded)
+  if labelled then setOrClear(LABELS, key, ARGV[i]); i = i + 1 end
+  if sharded then setOrClear(SHARDS, key, ARGV[i]); i = i + 1 end
+  return i
 end
 
 -- Marks this replica alive until now + leaseMs and returns its place among the live replicas
@@ -172,22 +178,15 @@ end
 `;
 
 /**
- * ARGV: channel, key, delayMs[, label[, shard]]. Queues `key` now (delay <= 0) or schedules it,
- * keeping the earlier of two due times. A label (the key's group subject, '' for none) and a shard
- * ('' for none) replace the stored ones: the latest add says where the key belongs. Returns
- * {changed (0|1), ready length}.
+ * ARGV: channel, key, delayMs (> 0), labelled (1|0), sharded (1|0), then the key's label and shard
+ * as flagged. Schedules `key`, keeping the earlier of two due times (immediate adds go through
+ * ADD_MANY). A label or shard sent ('' for none) replaces the stored one: the latest add says where
+ * the key belongs. Returns {changed (0|1), ready length}.
  */
 export const ADD = new LuaScript(`${PRELUDE}
 local channel, key, delay = ARGV[1], ARGV[2], tonumber(ARGV[3])
-setOrClear(LABELS, key, ARGV[4])
-setOrClear(SHARDS, key, ARGV[5])
-local now = nowMs()
-if delay <= 0 then
-  local added = enqueue(key, now)
-  if added == 1 and redis.call('HEXISTS', ACTIVE, key) == 0 then redis.call('PUBLISH', channel, 'ready') end
-  return {added, redis.call('LLEN', READY)}
-end
-local due = now + delay
+setPlace(key, 6, ARGV[4] == '1', ARGV[5] == '1')
+local due = nowMs() + delay
 local existing = redis.call('ZSCORE', DELAYED, key)
 if existing and tonumber(existing) <= due then return {0, redis.call('LLEN', READY)} end
 redis.call('ZADD', DELAYED, due, key)
@@ -205,13 +204,12 @@ return {1, redis.call('LLEN', READY)}
  */
 export const ADD_MANY = new LuaScript(`${PRELUDE}
 local channel, labelled, sharded = ARGV[1], ARGV[2] == '1', ARGV[3] == '1'
-local step = 1 + (labelled and 1 or 0) + (sharded and 1 or 0)
 local now = nowMs()
 local added = 0
-for i = 4, #ARGV, step do
+local i = 4
+while i <= #ARGV do
   local key = ARGV[i]
-  if labelled then setOrClear(LABELS, key, ARGV[i + 1]) end
-  if sharded then setOrClear(SHARDS, key, ARGV[i + step - 1]) end
+  i = setPlace(key, i + 1, labelled, sharded)
   if enqueue(key, now) == 1 then
     added = added + 1
     if redis.call('HEXISTS', ACTIVE, key) == 0 then redis.call('PUBLISH', channel, 'ready') end

@@ -2,7 +2,6 @@
  * The shape the GitOps cores work on: a Kubernetes object as plain JSON. Rendered manifests and
  * informer-cache objects are both this; nothing here assumes a typed client.
  */
-import { cloneJson as cloneJsonValue } from "../../../api/json.js";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -88,10 +87,8 @@ export function describeResource(obj: KubeObject | ResourceIdentity): string {
   return id.namespace ? `${gk} ${id.namespace}/${name}` : `${gk} ${name}`;
 }
 
-/** Deep copy of JSON data (structuredClone keeps undefined, which JSON data never has). */
-export function cloneJson<T>(value: T): T {
-  return cloneJsonValue(value);
-}
+/** Deep copy of JSON data (api/json.ts). */
+export { cloneJson } from "../../../api/json.js";
 
 /** Structural equality of JSON values; object key order does not matter, array order does. */
 export function deepEqual(a: unknown, b: unknown): boolean {
